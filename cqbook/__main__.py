@@ -1,0 +1,5 @@
+import sys
+
+from cqbook.cli import main
+
+sys.exit(main())

@@ -1,0 +1,82 @@
+"""One chart style for the whole book: the CJK font, the palette, captions and source lines.
+
+Chinese labels are drawn with Noto Sans CJK SC, shipped (OFL) by the `mplfonts` wheel, so they
+render as glyphs on any machine that can pip-install. SVGs keep text as paths (readers need no
+font) and carry no date or random ids, so an unchanged chart is an unchanged file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
+
+FONT_FILE = "NotoSansCJKsc-Regular.otf"
+FONT_NAME = "Noto Sans CJK SC"
+# Okabe–Ito: distinguishable with the common forms of colour blindness.
+PALETTE = {
+    "blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
+    "sky": "#56B4E9", "purple": "#CC79A7", "yellow": "#F0E442", "black": "#000000",
+    "grey": "#999999",
+}
+CYCLE = [PALETTE[c] for c in ("blue", "orange", "green", "vermillion", "sky", "purple")]
+SVG_HASHSALT = "cqbook"
+
+
+def cjk_font_path() -> Path:
+    import mplfonts
+
+    path = Path(mplfonts.__file__).parent / "fonts" / FONT_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: the CJK font shipped by mplfonts is missing; "
+                                "reinstall with `pip install -r requirements.txt`")
+    return path
+
+
+def use_book_style() -> None:
+    """Register the CJK font and set the rcParams every chart of the book uses."""
+    font_manager.fontManager.addfont(str(cjk_font_path()))
+    matplotlib.rcParams.update({
+        "font.family": "sans-serif",
+        "font.sans-serif": [FONT_NAME, "DejaVu Sans"],
+        "axes.unicode_minus": False,
+        "axes.prop_cycle": matplotlib.cycler(color=CYCLE),
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.titlesize": 12,
+        "axes.titleweight": "bold",
+        "figure.figsize": (7.0, 4.0),
+        "figure.dpi": 100,
+        "svg.fonttype": "path",
+        "svg.hashsalt": SVG_HASHSALT,
+        "savefig.bbox": "tight",
+    })
+    _set_inline_output()
+
+
+def _set_inline_output() -> None:
+    """Inside IPython, show figures as SVG without a date, so outputs are byte-stable."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    if get_ipython() is None:
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("svg", bbox_inches="tight", metadata={"Date": None})
+
+
+def source_line(fig, text: str) -> None:
+    """Print 'Source: …' under the chart, as every published chart must."""
+    fig.text(0.01, -0.02, f"Source: {text}", fontsize=8, color=PALETTE["grey"],
+             ha="left", va="top")
+
+
+def new_figure(title: str, source: str, **subplots_kwargs):
+    fig, ax = plt.subplots(**subplots_kwargs)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
+    source_line(fig, source)
+    return fig, ax

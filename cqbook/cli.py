@@ -1,0 +1,81 @@
+"""Command line: `python -m cqbook build | run | sweep | params`. It parses and reports;
+the work is done by `pipeline` and `reruns`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _pairs(values: list[list[str]] | None) -> dict[str, str]:
+    return {name: value for name, value in (values or [])}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cqbook", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="execute what changed and publish the book")
+    build.add_argument("--jobs", "-j", type=int, help="parallel notebooks (default: cores)")
+    build.add_argument("--params", type=Path, help="book parameters file "
+                       "(default: params/book.yml)")
+
+    run = commands.add_parser("run", help="re-run one notebook with new parameters")
+    run.add_argument("notebook")
+    run.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"))
+    run.add_argument("-f", "--params-file", type=Path, help="YAML file of name: value")
+    run.add_argument("--into-book", action="store_true",
+                     help="also rebuild the published book with these parameters")
+    run.add_argument("--list", action="store_true", help="list the notebook's parameters")
+
+    sweep = commands.add_parser("sweep", help="run one notebook over several values")
+    sweep.add_argument("notebook")
+    sweep.add_argument("-p", "--param", nargs="+", action="append", metavar="NAME VALUE",
+                       help="a parameter name and the values to sweep")
+    sweep.add_argument("-f", "--params-file", type=Path, help="fixed values for every run")
+    sweep.add_argument("--jobs", "-j", type=int)
+    sweep.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
+
+    show = commands.add_parser("params", help="list a notebook's parameters")
+    show.add_argument("notebook")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _parser().parse_args(argv)
+    from cqbook import params, pipeline, reruns
+    from cqbook.execution import ExecutionFailure
+
+    try:
+        if arguments.command == "build":
+            pipeline.build(arguments.jobs, arguments.params or pipeline.BOOK_PARAMS_FILE)
+        elif arguments.command == "params" or getattr(arguments, "list", False):
+            print(params.read_declaration(reruns.notebook_path(arguments.notebook)).describe())
+        elif arguments.command == "run":
+            values = _pairs(arguments.param)
+            if arguments.into_book:
+                _, _, _, changed = reruns.resolve(arguments.notebook, values,
+                                                  arguments.params_file)
+                pipeline.build(overrides={arguments.notebook: changed})
+            reruns.run(arguments.notebook, values, arguments.params_file)
+        elif arguments.command == "sweep":
+            grid = {}
+            for name, *values in arguments.param or []:
+                if not values:
+                    raise params.ParameterError(f"sweep: `{name}` needs at least one value")
+                grid[name] = values
+            if not grid:
+                raise params.ParameterError("sweep: give at least one -p NAME VALUE [VALUE ...]")
+            reruns.sweep(arguments.notebook, grid, arguments.params_file, arguments.jobs,
+                         arguments.scheduler)
+    except (params.ParameterError, pipeline.BuildError, ExecutionFailure, _data_error()) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _data_error() -> type[Exception]:
+    from cqbook.data import DataError
+
+    return DataError

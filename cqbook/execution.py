@@ -1,0 +1,126 @@
+"""Executing one notebook with papermill, and saying exactly where it failed.
+
+The executed copy is cleaned of what changes from run to run (timings, papermill's run
+metadata), so that two runs with the same inputs write the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+KERNEL_NAME = "python3"
+CELL_TIMEOUT_SECONDS = 120
+INJECTED_TAG = "injected-parameters"
+
+
+@dataclass
+class ExecutionFailure(Exception):
+    """A notebook that did not run to the end: which notebook, which cell, what error."""
+
+    notebook: str
+    cell_index: int | None  # index in the source notebook (0-based); None if before any cell
+    first_line: str
+    error: str
+    kept_at: Path | None = None
+
+    def __str__(self) -> str:
+        where = (f"cell {self.cell_index} (`{self.first_line}`)" if self.cell_index is not None
+                 else "before the first cell")
+        kept = f"; executed copy kept at {self.kept_at}" if self.kept_at else ""
+        return f"{self.notebook}: {where}: {self.error}{kept}"
+
+
+def execute_notebook(source: Path, output: Path, parameters: dict[str, Any],
+                     failures_dir: Path, timeout: int = CELL_TIMEOUT_SECONDS) -> float:
+    """Run `source` with `parameters` into `output`; return seconds taken.
+
+    On failure, the partly executed notebook goes to `failures_dir` and ExecutionFailure is
+    raised; `output` is never left half-written.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    started = time.perf_counter()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.stem}.{os.getpid()}.partial.ipynb")
+    try:
+        for attempt in (1, 2):
+            try:
+                papermill.execute_notebook(
+                    str(source), str(partial), parameters=parameters,
+                    kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
+                    cwd=str(source.parent), execution_timeout=timeout, record_timing=False,
+                    request_save_on_cell_execute=False)
+                break
+            except RuntimeError as error:
+                # Kernel start races ("Address already in use", papermill #511): retry once.
+                if attempt == 2 or "Kernel" not in str(error) or partial.exists():
+                    raise
+    except PapermillExecutionError as error:
+        raise _failure(source, partial, failures_dir, f"{error.ename}: {error.evalue}") from None
+    except Exception as error:  # a timeout, a dead kernel, a kernel that never started
+        message = f"{type(error).__name__}: " + (str(error).strip().splitlines() or [""])[-1]
+        raise _failure(source, partial, failures_dir, message) from None
+    notebook = nbformat.read(partial, as_version=4)
+    write_stable(clean(notebook), output)
+    partial.unlink()
+    return time.perf_counter() - started
+
+
+def _failure(source: Path, partial: Path, failures_dir: Path, message: str) -> ExecutionFailure:
+    cell_index, first_line, kept = None, "", None
+    if partial.exists():
+        notebook = nbformat.read(partial, as_version=4)
+        cell_index, first_line = _failed_cell(notebook)
+        failures_dir.mkdir(parents=True, exist_ok=True)
+        kept = failures_dir / source.name
+        os.replace(partial, kept)
+    return ExecutionFailure(source.name, cell_index, first_line, message, kept)
+
+
+def _failed_cell(notebook) -> tuple[int | None, str]:
+    """Index (in the source notebook, not counting papermill's added cells) and first line
+    of the cell that failed or was still running when execution stopped."""
+    index = -1
+    for cell in notebook.cells:
+        if _added_by_papermill(cell):
+            continue
+        index += 1
+        status = cell.get("metadata", {}).get("papermill", {}).get("status")
+        if status in ("failed", "running"):
+            lines = cell.source.strip().splitlines()
+            return index, (lines[0] if lines else "")
+    return None, ""
+
+
+def _added_by_papermill(cell) -> bool:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return INJECTED_TAG in tags or "papermill-error-cell-tag" in tags
+
+
+def clean(notebook):
+    """Drop what differs between two runs of the same inputs."""
+    # papermill writes start/end times and durations into notebook and cell metadata.
+    notebook.metadata.pop("papermill", None)
+    for cell in notebook.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if INJECTED_TAG in cell.metadata.get("tags", []):
+            # The chapter's parameter box shows the values; the raw cell is noise for readers.
+            cell.metadata["tags"] = sorted(set(cell.metadata["tags"]) | {"remove-cell"})
+            # papermill gives the cell it adds a random id on every run.
+            cell.id = INJECTED_TAG
+    return notebook
+
+
+def write_stable(notebook, path: Path) -> None:
+    """Write atomically (a reader never sees half a notebook) in nbformat's sorted JSON."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    nbformat.write(notebook, tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,247 @@
+"""The build: check every input, execute what changed in parallel, publish the book whole.
+
+Order matters for "nothing is ever lost": data and parameters are checked before any kernel
+starts; notebooks are executed into the cache; the book is built beside the published one and
+swapped in only when Sphinx succeeded.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from cqbook import cache, params
+from cqbook.paths import BUILD_DIR, NOTEBOOKS_DIR, PARAMS_DIR, REPO_ROOT
+
+BOOK_PARAMS_FILE = PARAMS_DIR / "book.yml"
+EXECUTED_DIR = BUILD_DIR / "executed"
+FAILURES_DIR = BUILD_DIR / "failures"
+CACHE_DIR = BUILD_DIR / "cache"
+LOCK_FILE = BUILD_DIR / ".lock"
+PUBLISHED_STATE = BUILD_DIR / "published.json"
+HEADLINES_JSON = BUILD_DIR / "headline_values.json"
+
+
+class BuildError(RuntimeError):
+    """A build that stopped; the published book was left as it was."""
+
+
+@dataclass
+class NotebookJob:
+    name: str
+    source: Path
+    parameters: dict[str, Any]
+    defaults: dict[str, Any]
+    key: str = ""
+    output: Path | None = None
+
+
+@dataclass
+class BuildReport:
+    executed: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    sphinx_ran: bool = False
+    book: Path | None = None
+    seconds: float = 0.0
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+@contextmanager
+def build_lock(wait: bool = True):
+    """One build at a time per checkout: a second one waits (or is refused) with a message."""
+    BUILD_DIR.mkdir(exist_ok=True)
+    with open(LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if not wait:
+                raise BuildError("another build is running in this checkout "
+                                 f"(lock {LOCK_FILE}); try again when it ends") from None
+            log(f"waiting: another build holds {LOCK_FILE.relative_to(REPO_ROOT)} ...")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def notebook_paths() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(NOTEBOOKS_DIR.glob("*.ipynb"))}
+
+
+def book_parameters(params_file: Path | None = BOOK_PARAMS_FILE) -> dict[str, dict[str, Any]]:
+    """The book's parameter file: a mapping notebook name → {parameter: value}."""
+    if params_file is None or not Path(params_file).exists():
+        return {}
+    content = params.read_parameter_file(params_file)
+    for name, values in content.items():
+        if not isinstance(values, dict) and values not in ("", None):
+            raise params.ParameterError(f"{params_file}: `{name}` must map parameter names to "
+                                        "values")
+    return {name: (values or {}) for name, values in content.items()}
+
+
+def plan_jobs(overrides: dict[str, dict[str, Any]], source: str) -> list[NotebookJob]:
+    """Read every declaration and check every value; raise before anything runs."""
+    notebooks = notebook_paths()
+    unknown = sorted(set(overrides) - set(notebooks))
+    if unknown:
+        raise params.ParameterError(f"{source}: no notebook named {', '.join(unknown)} "
+                                    f"(notebooks: {', '.join(notebooks)})")
+    jobs = []
+    for name, path in notebooks.items():
+        declaration = params.read_declaration(path)
+        resolved = params.validate(declaration, overrides.get(name, {}), source)
+        jobs.append(NotebookJob(name, path, resolved, params.validate(declaration, {})))
+    return jobs
+
+
+def check_data() -> None:
+    from cqbook.data import validate
+
+    validate()
+
+
+def _execute_job(job: NotebookJob, output: Path) -> tuple[str, float]:
+    from cqbook.execution import execute_notebook
+
+    seconds = execute_notebook(job.source, output, job.parameters, FAILURES_DIR)
+    return job.name, seconds
+
+
+def execute_jobs(jobs: list[NotebookJob], n_workers: int,
+                 on_done: Callable[[str, str, float], None]) -> list[Exception]:
+    """Execute in worker processes; report each as it ends; return the failures."""
+    failures: list[Exception] = []
+    if not jobs:
+        return failures
+    with ProcessPoolExecutor(max_workers=max(1, min(n_workers, len(jobs)))) as pool:
+        started = time.perf_counter()
+        futures = {pool.submit(_execute_job, job, job.output): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                _, seconds = future.result()
+                on_done(job.name, "executed", seconds)
+            except Exception as error:  # noqa: BLE001 - reported, then the build stops
+                failures.append(error)
+                on_done(job.name, "FAILED", time.perf_counter() - started)
+    return failures
+
+
+def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_FILE,
+          overrides: dict[str, dict[str, Any]] | None = None) -> BuildReport:
+    started = time.perf_counter()
+    report = BuildReport()
+    n_workers = jobs_count or os.cpu_count() or 1
+    with build_lock():
+        from cqbook import publishing
+
+        check_data()
+        book_values = book_parameters(params_file)
+        for name, values in (overrides or {}).items():
+            book_values.setdefault(name, {}).update(values)
+        jobs = plan_jobs(book_values, str(params_file) if params_file else "override")
+        store = cache.Cache(CACHE_DIR)
+        shared = cache.shared_inputs()
+        stale = []
+        for job in jobs:
+            job.key = cache.notebook_key(job.source, job.parameters, shared)
+            job.output = EXECUTED_DIR / f"{job.name}.ipynb"
+            if store.is_fresh(job.name, job.key, job.output):
+                report.cached.append(job.name)
+                log(f"  {job.name:<24} up to date")
+            else:
+                stale.append(job)
+        if not stale:
+            log(f"no notebook executed: all {len(jobs)} are up to date")
+
+        def done(name: str, state: str, seconds: float) -> None:
+            log(f"  {name:<24} {state:<10} {seconds:6.1f} s")
+
+        failures = execute_jobs(stale, n_workers, done)
+        for job in stale:
+            if job.output.exists() and not any(getattr(f, "notebook", "") == job.source.name
+                                               for f in failures):
+                store.put(job.name, _cache_entry(job))
+                report.executed.append(job.name)
+        if failures:
+            raise BuildError("the book was not rebuilt; the published book is unchanged.\n"
+                             + "\n".join(f"  {failure}" for failure in failures))
+
+        entries = {job.name: store.get(job.name) for job in jobs}
+        book_key = _book_key(jobs, publishing.book_source_files(), shared)
+        published = publishing.published_book()
+        if published and _published_key() == book_key:
+            log("book up to date: Sphinx skipped")
+            report.book = publishing.HTML_LINK
+        else:
+            publishing.remove_leftovers()
+            stage = publishing.stage_sources({job.name: job.output for job in jobs})
+            try:
+                html = publishing.build_html(stage)
+            except publishing.BookBuildFailure as error:
+                raise BuildError(f"Sphinx refused the book; the published book is unchanged.\n"
+                                 f"{error}") from None
+            write_build_state(html, jobs, entries, book_key)
+            publishing.publish(html)
+            cache.write_json_atomic(PUBLISHED_STATE, {"book_key": book_key})
+            publishing.remove_leftovers()
+            report.sphinx_ran = True
+            report.book = publishing.HTML_LINK
+        cache.write_json_atomic(HEADLINES_JSON, {name: e["headlines"] for name, e in
+                                                 entries.items()})
+    report.seconds = time.perf_counter() - started
+    log(f"book: {report.book.relative_to(REPO_ROOT)}/index.html  "
+        f"({len(report.executed)} executed, {len(report.cached)} cached, "
+        f"{report.seconds:.1f} s)")
+    return report
+
+
+def _cache_entry(job: NotebookJob) -> dict[str, Any]:
+    import nbformat
+
+    from cqbook.headlines import collect
+
+    notebook = nbformat.read(job.output, as_version=4)
+    return {"key": job.key, "parameters": job.parameters,
+            "defaults": job.parameters == job.defaults,
+            "output_digest": cache.file_digest(job.output),
+            "headlines": collect(notebook)}
+
+
+def _book_key(jobs: list[NotebookJob], book_files: list[Path], shared: dict[str, str]) -> str:
+    digest = hashlib.sha256()
+    for job in jobs:
+        digest.update(f"{job.name}:{job.key}\n".encode())
+    digest.update(cache.tree_digest(book_files).encode())
+    digest.update(shared["package"].encode())
+    return digest.hexdigest()
+
+
+def _published_key() -> str | None:
+    try:
+        return json.loads(PUBLISHED_STATE.read_text())["book_key"]
+    except (FileNotFoundError, KeyError, json.JSONDecodeError):
+        return None
+
+
+def write_build_state(html: Path, jobs, entries, book_key: str) -> None:
+    """Machine-readable facts about this build, published with the book."""
+    cache.write_json_atomic(html / "_static" / "build.json", {
+        "book_key": book_key,
+        "python": sys.version.split()[0],
+        "notebooks": {job.name: {"parameters": job.parameters,
+                                 "defaults": entries[job.name]["defaults"],
+                                 "headlines": entries[job.name]["headlines"]}
+                      for job in jobs},
+    })

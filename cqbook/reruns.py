@@ -1,0 +1,179 @@
+"""Re-running one notebook with new parameters (`run`), or over a grid of values (`sweep`).
+
+Both check every value before any kernel starts, write their results into a folder named
+after the notebook and the parameters, and leave the published book alone.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from cqbook import params
+from cqbook.cache import write_json_atomic
+from cqbook.paths import REPO_ROOT
+
+RUNS_DIR = REPO_ROOT / "runs"
+SWEEPS_DIR = REPO_ROOT / "sweeps"
+MAX_SWEEP_RUNS = 500
+
+
+def notebook_path(name: str) -> Path:
+    from cqbook.pipeline import notebook_paths
+
+    notebooks = notebook_paths()
+    if name not in notebooks:
+        raise params.ParameterError(f"no notebook named `{name}` "
+                                    f"(notebooks: {', '.join(notebooks)})")
+    return notebooks[name]
+
+
+def folder_name(notebook: str, changed: dict[str, Any]) -> str:
+    """`yongchuan__as_of_date=2023-12-31`; long or odd values fall back to a short hash."""
+    if not changed:
+        return f"{notebook}__defaults"
+    parts = [f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+             for k, v in sorted(changed.items())]
+    slug = re.sub(r"[^A-Za-z0-9_=.,+-]", "_", "__".join(parts))
+    if len(slug) > 80:
+        digest = hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:12]
+        slug = f"{slug[:60]}__{digest}"
+    return f"{notebook}__{slug}"
+
+
+def resolve(notebook: str, cli_values: dict[str, str], params_file: Path | None):
+    """(path, declaration, full parameter set, the values that differ from the defaults)."""
+    path = notebook_path(notebook)
+    declaration = params.read_declaration(path)
+    given = dict(params.read_parameter_file(params_file)) if params_file else {}
+    given.update(cli_values)
+    resolved = params.validate(declaration, given, str(params_file or "command line"))
+    defaults = params.validate(declaration, {})
+    changed = {k: v for k, v in resolved.items() if v != defaults[k]}
+    return path, declaration, resolved, changed
+
+
+def run(notebook: str, cli_values: dict[str, str], params_file: Path | None = None,
+        output_root: Path = RUNS_DIR) -> Path:
+    from cqbook.execution import execute_notebook
+    from cqbook.pipeline import check_data
+
+    path, _, resolved, changed = resolve(notebook, cli_values, params_file)
+    check_data()
+    folder = output_root / folder_name(notebook, changed)
+    executed = folder / f"{notebook}.ipynb"
+    seconds = execute_notebook(path, executed, resolved, folder / "failures")
+    headlines = _headlines_of(executed)
+    write_json_atomic(folder / "parameters.json", resolved)
+    write_json_atomic(folder / "headline_values.json", headlines)
+    _write_html_page(executed, folder / f"{notebook}.html")
+    print(f"{notebook}: executed in {seconds:.1f} s -> {folder.relative_to(REPO_ROOT)}")
+    for entry in headlines:
+        print(f"  {entry['name']:<36} {entry['text']}")
+    return folder
+
+
+def _headlines_of(executed: Path) -> list[dict[str, Any]]:
+    import nbformat
+
+    from cqbook.headlines import collect
+
+    return collect(nbformat.read(executed, as_version=4))
+
+
+def _write_html_page(executed: Path, page: Path) -> None:
+    """A standalone page of one executed notebook, inputs hidden as in the book."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="classic", exclude_input=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    page.write_text(body, encoding="utf-8")
+
+
+# ---------------------------------------------------------------- sweeps
+
+
+def sweep_grid(notebook: str, grid: dict[str, list[str]], params_file: Path | None = None):
+    """Every combination of the grid's values, each checked in full before anything runs."""
+    path = notebook_path(notebook)
+    declaration = params.read_declaration(path)
+    base = dict(params.read_parameter_file(params_file)) if params_file else {}
+    names = list(grid)
+    combinations = list(itertools.product(*(grid[name] for name in names)))
+    if len(combinations) > MAX_SWEEP_RUNS:
+        raise params.ParameterError(f"sweep of {len(combinations)} runs is larger than "
+                                    f"{MAX_SWEEP_RUNS}; split it")
+    runs = []
+    for values in combinations:
+        given = {**base, **dict(zip(names, values))}
+        runs.append(params.validate(declaration, given, "sweep"))
+    return path, names, runs
+
+
+def _sweep_one(source: Path, output: Path, parameters: dict[str, Any]) -> list[dict]:
+    from cqbook.execution import execute_notebook
+
+    execute_notebook(source, output, parameters, output.parent / "failures")
+    return _headlines_of(output)
+
+
+def sweep(notebook: str, grid: dict[str, list[str]], params_file: Path | None = None,
+          jobs: int | None = None, scheduler: str | None = None,
+          output_root: Path = SWEEPS_DIR) -> Path:
+    from cqbook.pipeline import check_data
+    from cqbook.progress import Progress
+
+    path, names, runs = sweep_grid(notebook, grid, params_file)
+    check_data()
+    digest = hashlib.sha256(json.dumps(runs, sort_keys=True).encode()).hexdigest()[:12]
+    folder = output_root / f"{notebook}__{'_'.join(names)}__{digest}"
+    outputs = [folder / "runs" / f"run-{index:03d}.ipynb" for index in range(len(runs))]
+    started = time.perf_counter()
+    progress = Progress(len(runs), f"sweep {notebook}")
+    results = _map(_sweep_one, [(path, out, run) for out, run in zip(outputs, runs)],
+                   jobs, scheduler, progress)
+    rows = []
+    for index, (run_params, headlines) in enumerate(zip(runs, results)):
+        row = {"run": index, **{k: _cell(v) for k, v in run_params.items()}}
+        row.update({entry["name"]: entry["value"] for entry in headlines})
+        rows.append(row)
+    table = folder / "results.csv"
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with open(table, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"sweep {notebook}: {len(runs)} runs in {time.perf_counter() - started:.1f} s "
+          f"-> {table.relative_to(REPO_ROOT)}")
+    return table
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, list) else value
+
+
+def _map(function, argument_tuples, jobs, scheduler, progress) -> list:
+    """Run `function` over the arguments: local processes, or a Dask cluster if given."""
+    if scheduler:
+        from distributed import Client, as_completed
+
+        with Client(scheduler) as client:
+            futures = [client.submit(function, *args, pure=False) for args in argument_tuples]
+            for _ in as_completed(futures):
+                progress.advance()
+            return client.gather(futures)
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed as done_in_order
+
+    with ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        futures = [pool.submit(function, *args) for args in argument_tuples]
+        for _ in done_in_order(futures):
+            progress.advance()
+        return [future.result() for future in futures]
