@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 KERNEL_NAME = "python3"
 CELL_TIMEOUT_SECONDS = 120
 INJECTED_TAG = "injected-parameters"
@@ -43,6 +41,7 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any],
     On failure, the partly executed notebook goes to `failures_dir` and ExecutionFailure is
     raised; `output` is never left half-written.
     """
+    import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -74,6 +73,8 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any],
 
 
 def _failure(source: Path, partial: Path, failures_dir: Path, message: str) -> ExecutionFailure:
+    import nbformat
+
     cell_index, first_line, kept = None, "", None
     if partial.exists():
         notebook = nbformat.read(partial, as_version=4)
@@ -121,6 +122,8 @@ def clean(notebook):
 
 def write_stable(notebook, path: Path) -> None:
     """Write atomically (a reader never sees half a notebook) in nbformat's sorted JSON."""
+    import nbformat
+
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     nbformat.write(notebook, tmp)
     os.replace(tmp, path)

@@ -28,7 +28,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import yaml
 
 TYPES = ("int", "float", "bool", "str", "date", "list[int]", "list[float]", "list[str]")
@@ -94,17 +93,19 @@ class Declaration:
 # ---------------------------------------------------------------- reading declarations
 
 
-def parameters_cell(notebook: nbformat.NotebookNode, where: str):
-    cells = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+def parameters_source(notebook: dict, where: str) -> str:
+    cells = [c for c in notebook["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(cells) != 1:
         raise ParameterError(f"{where}: expected one cell tagged 'parameters', found {len(cells)}")
-    return cells[0]
+    source = cells[0]["source"]
+    return "".join(source) if isinstance(source, list) else source
 
 
 def read_declaration(notebook_path: Path) -> Declaration:
-    notebook = nbformat.read(notebook_path, as_version=4)
-    return parse_declaration(parameters_cell(notebook, str(notebook_path)).source,
-                             notebook_path.stem)
+    # Plain JSON, not nbformat: importing nbformat costs seconds (its schema validator), and
+    # a no-op build reads every declaration.
+    notebook = json.loads(Path(notebook_path).read_text(encoding="utf-8"))
+    return parse_declaration(parameters_source(notebook, str(notebook_path)), notebook_path.stem)
 
 
 def parse_declaration(source: str, notebook: str) -> Declaration:
@@ -219,6 +220,8 @@ def _coerce_scalar(value: Any, type_name: str, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise refuse("expected a number")
         if isinstance(value, str):
+            if value.strip().lower().lstrip("+-") in ("nan", "inf", "infinity"):
+                raise refuse("NaN and infinity are not allowed")
             if not _FLOAT_TEXT.fullmatch(value.strip()):
                 raise refuse("expected a decimal number such as 0.2 or 1e3")
             value = float(value)
