@@ -1,0 +1,65 @@
+"""Shared fixtures: copies of the repository in which the real command line runs.
+
+The pipeline's own tests use small fixture notebooks (tests/fixtures) in a copy of the
+repository, so that they exercise the real command line and the real pipeline without
+depending on the chapters' content or touching the developer's own `_build`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+NOT_COPIED = shutil.ignore_patterns(".venv", "_build", "runs", "sweeps", ".git", "__pycache__",
+                                    "test-artifacts", ".pytest_cache", ".ruff_cache")
+
+# Fixture notebooks are inputs of the pipeline's tests, not notebooks for nbval to run.
+collect_ignore = ["fixtures"]
+
+
+def copy_repository(destination: Path, fixture_book: bool = True) -> Path:
+    shutil.copytree(REPO, destination, ignore=NOT_COPIED, symlinks=True)
+    if fixture_book:
+        shutil.rmtree(destination / "notebooks")
+        shutil.copytree(FIXTURES / "notebooks", destination / "notebooks")
+        shutil.rmtree(destination / "book")
+        shutil.copytree(FIXTURES / "book", destination / "book")
+        shutil.copy(FIXTURES / "_toc.yml", destination / "_toc.yml")
+        shutil.copy(FIXTURES / "book.yml", destination / "params" / "book.yml")
+    return destination
+
+
+def cqbook(repo: Path, *arguments: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run the real command line in `repo` (its own copy of the package comes first)."""
+    environment = {**os.environ, "PYTHONPATH": str(repo)}
+    return subprocess.run([sys.executable, "-m", "cqbook", *arguments], cwd=repo,
+                          capture_output=True, text=True, timeout=timeout, env=environment)
+
+
+def executed_notebooks(output: str) -> set[str]:
+    return set(re.findall(r"^\s+(\S+)\s+executed\s", output, flags=re.M))
+
+
+@pytest.fixture(scope="session")
+def built_fixture_repo(tmp_path_factory) -> Path:
+    """A repository copy with the fixture book built once."""
+    repo = copy_repository(tmp_path_factory.mktemp("built") / "repo")
+    result = cqbook(repo, "build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return repo
+
+
+@pytest.fixture
+def fixture_repo(built_fixture_repo, tmp_path) -> Path:
+    """A private copy of the built fixture repository, free to be changed by one test."""
+    repo = tmp_path / "repo"
+    shutil.copytree(built_fixture_repo, repo, symlinks=True)
+    return repo
