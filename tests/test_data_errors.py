@@ -1,0 +1,134 @@
+"""Corrupted copies of the data package: each kind of fault raises DataError, and the message
+names the file, the row and the column a maintainer has to fix."""
+
+import csv
+import hashlib
+import shutil
+import time
+
+import pytest
+
+from cqbook import data
+from cqbook.data import DataError
+from cqbook.paths import DATA_DIR
+
+
+@pytest.fixture
+def data_copy(tmp_path):
+    copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy)
+    return copy
+
+
+def edit_cell(data_dir, table, row_id, column, value):
+    """Set one cell of a copied table; return the 1-based data row it is in."""
+    path = data_dir / f"{table}.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    row = next(i for i, r in enumerate(rows) if i and r[0] == row_id)
+    rows[row][header.index(column)] = value
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    return row
+
+
+def drop_column(data_dir, table, column):
+    path = data_dir / f"{table}.csv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    index = rows[0].index(column)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(
+            [r[:index] + r[index + 1:] for r in rows])
+
+
+def load_error(data_dir) -> str:
+    with pytest.raises(DataError) as error:
+        data.load_tables(data_dir)
+    return str(error.value)
+
+
+def test_the_untouched_copy_loads(data_copy):
+    assert len(data.load_tables(data_copy)["figures"]) > 0
+
+
+def test_missing_column_names_file_header_and_column(data_copy):
+    drop_column(data_copy, "figures", "unit")
+    assert "figures.csv, header, column 'unit': missing column" in load_error(data_copy)
+
+
+def test_extra_column_names_file_header_and_column(data_copy):
+    path = data_copy / "glossary.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(lines[0:1] + [f"{line}," for line in lines[1:]])
+                    .replace(lines[0], lines[0] + ",tone", 1) + "\n", encoding="utf-8")
+    assert "glossary.csv, header, column 'tone': column not in the schema" in load_error(data_copy)
+
+
+def case(name, table, row_id, column, value, message):
+    return pytest.param(table, row_id, column, value, message, id=name)
+
+
+@pytest.mark.parametrize(
+    ("table", "row_id", "column", "value", "message"),
+    [
+        case("non_numeric_value", "figures", "yongchuan_vehicles_shipped", "value", "一万二",
+             "'一万二' is not a valid number"),
+        case("unknown_unit_lists_the_known_units", "figures", "tongliang_investment_total",
+             "unit", "亿圆", "unknown unit '亿圆' (known: 元, 万元"),
+        case("unknown_printed_qualifier", "figures", "lingchuang_base_land_area",
+             "qualifier_printed", "大约", "unknown qualifier '大约'"),
+        case("unknown_controlled_qualifier", "figures", "lingchuang_base_land_area",
+             "qualifier", "roughly", "unknown qualifier 'roughly'"),
+        case("qualifier_contradicting_the_printed_one", "figures",
+             "tongliang_vehicle_parts_investment", "qualifier", "exact",
+             "'exact' does not match the printed qualifiers '超过'"),
+        case("quote_not_on_page", "figures", "yongchuan_vehicles_shipped", "quote",
+             "已发运汽车12703辆", "quote not found verbatim in the source page"),
+        case("value_its_quote_does_not_state", "figures", "yongchuan_vehicles_shipped",
+             "value", "12703", "value 12703 辆 cannot be read back from the quote"),
+        case("policy_quote_not_on_page", "policy", "punch_evaluation", "quote",
+             "完善“区域评价”", "quote not found verbatim in the source page"),
+        case("broken_foreign_key", "figures", "banan_investment_total", "entity_id",
+             "jiangbei", "'jiangbei' is not a entity_id in entities.csv"),
+        case("entity_pointing_at_another_entitys_figure", "entities", "heshun_centre",
+             "investment_figure_id", "maoqiao_investment",
+             "figure 'maoqiao_investment' belongs to 'maoqiao_centre'"),
+        case("duplicate_id", "figures", "wankaiyun_gdp_growth", "figure_id", "wankaiyun_gdp",
+             "duplicate value 'wankaiyun_gdp'"),
+        case("empty_required_value", "articles", "tongliang_signings", "headline_zh", "",
+             "required value is empty"),
+        case("value_outside_the_enum", "entities", "heshun", "kind", "farm",
+             "'farm' is not one of"),
+        case("exclusion_listing_the_wrong_numbers", "exclusions", "坦克300", "numbers", "30",
+             "the context '坦克300' holds the numbers ['300'], not ['30']"),
+    ],
+)
+def test_corrupted_cell_is_named_by_file_row_and_column(
+    data_copy, table, row_id, column, value, message
+):
+    row = edit_cell(data_copy, table, row_id, column, value)
+    assert f"{table}.csv, row {row}, column '{column}': {message}" in load_error(data_copy)
+
+
+def test_changed_page_names_the_file_and_both_hashes(data_copy):
+    page = data_copy / "raw" / "chongqing_daily_page.txt"
+    changed = page.read_bytes().replace(b"12702", b"12703")
+    page.write_bytes(changed)
+    message = load_error(data_copy)
+    assert "raw/chongqing_daily_page.txt: SHA-256 mismatch" in message
+    assert "records 858932f63320c01b802dba09fb955fb540d87b0a5b534197875e449387053543" in message
+    assert f"file has {hashlib.sha256(changed).hexdigest()}" in message
+
+
+def test_edited_file_is_reloaded_not_served_from_the_cache(data_copy):
+    data.load_tables(data_copy)
+    time.sleep(0.01)
+    edit_cell(data_copy, "figures", "yongchuan_vehicles_shipped", "unit", "亿圆")
+    with pytest.raises(DataError, match="unknown unit"):
+        data.load_tables(data_copy)
+
+
+def test_data_error_is_a_value_error():
+    assert issubclass(DataError, ValueError)
