@@ -35,6 +35,18 @@ def test_package_validates_with_frictionless():
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
 
 
+def test_frictionless_also_refuses_a_changed_page(tmp_path):
+    import shutil
+
+    frictionless = pytest.importorskip("frictionless")
+    copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy)
+    page_copy = copy / "raw" / RAW_PAGE.name
+    page_copy.write_bytes(page_copy.read_bytes().replace(b"12702", b"12703"))
+    report = frictionless.validate(str(copy / "datapackage.json"))
+    assert [error[0] for error in report.flatten(["type"])] == ["hash-count"]
+
+
 def test_raw_page_sha256_matches_package_and_sidecar():
     assert hashlib.sha256(RAW_PAGE.read_bytes()).hexdigest() == PAGE_SHA256
     sidecar = yaml.safe_load((RAW_PAGE.with_suffix(".yml")).read_text(encoding="utf-8"))
