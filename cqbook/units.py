@@ -110,7 +110,8 @@ def base_unit(unit: str) -> str:
 def terms_of(qualifier: str) -> list[str]:
     """Controlled terms of a qualifier field: 'planned more_than' -> ['planned', 'more_than'];
     an empty field means the page printed the number plainly."""
-    terms = qualifier.split() or ["exact"]
+    # Printed qualifiers are accepted too, so that Quantity(50, "亿元", "超") means what it says.
+    terms = [QUALIFIERS.get(t, t) for t in qualifier.split()] or ["exact"]
     for term in terms:
         if term not in BOUND_OF:
             raise ValueError(f"unknown qualifier {term!r} (known: {', '.join(BOUND_OF)})")
@@ -133,7 +134,7 @@ def _bounding_term(qualifier: str) -> str:
 @dataclass(frozen=True)
 class Quantity:
     """A number as the page states it: value in the printed unit, and its qualifier
-    (controlled terms, space-separated). A range keeps its upper end in value_max."""
+    (controlled terms or printed ones, space-separated). A range keeps its upper end in value_max."""
 
     value: float
     unit: str

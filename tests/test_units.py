@@ -57,6 +57,12 @@ def test_bounds_stay_bounds(qualifier, bound, limits):
     assert quantity.base_value == 5e9 and quantity.base_unit == "CNY"
 
 
+def test_printed_qualifiers_are_understood_as_their_controlled_terms():
+    assert Quantity(50, "亿元", "超").bound == "lower"
+    assert Quantity(2, "亿元", "拟 超").format() == "> 2 亿元"
+    assert Quantity(25, "亿元", "预计 约").limits() == (25e8, 25e8)
+
+
 def test_a_range_keeps_both_ends_and_needs_its_upper_end():
     assert Quantity(200, "家", "expected range", 300).limits() == (200, 300)
     with pytest.raises(ValueError, match="value_max"):
