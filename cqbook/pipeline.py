@@ -144,7 +144,7 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
     report = BuildReport()
     n_workers = jobs_count or os.cpu_count() or 1
     with build_lock():
-        from cqbook import publishing
+        from cqbook import publishing, webfont
 
         check_data()
         book_values = book_parameters(params_file)
@@ -192,6 +192,7 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
             except publishing.BookBuildFailure as error:
                 raise BuildError(f"Sphinx refused the book; the published book is unchanged.\n"
                                  f"{error}") from None
+            webfont.embed_cjk_font(html, CACHE_DIR / "webfont", log)
             write_build_state(html, jobs, entries, book_key)
             publishing.publish(html)
             cache.write_json_atomic(PUBLISHED_STATE, {"book_key": book_key})
