@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--jobs", "-j", type=int)
     sweep.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
 
+    diff = commands.add_parser("diff", help="headline values and charts changed since a "
+                               "revision (exit 1 if any)")
+    diff.add_argument("revision", nargs="?", help="git revision (default: merge base with main)")
+
     show = commands.add_parser("params", help="list a notebook's parameters")
     show.add_argument("notebook")
     return parser
@@ -48,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     from cqbook.execution import ExecutionFailure
 
     try:
+        if arguments.command == "diff":
+            from cqbook.review import diff
+
+            text, changed = diff(arguments.revision)
+            print(text)
+            return 1 if changed else 0
         if arguments.command == "build":
             pipeline.build(arguments.jobs, arguments.params or pipeline.BOOK_PARAMS_FILE)
         elif arguments.command == "params" or getattr(arguments, "list", False):

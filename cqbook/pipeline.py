@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from cqbook import cache, params
+from cqbook import cache, params, results
 from cqbook.paths import BUILD_DIR, NOTEBOOKS_DIR, PARAMS_DIR, REPO_ROOT
 
 BOOK_PARAMS_FILE = PARAMS_DIR / "book.yml"
@@ -201,6 +201,7 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
             report.book = publishing.HTML_LINK
         cache.write_json_atomic(HEADLINES_JSON, {name: e["headlines"] for name, e in
                                                  entries.items()})
+        write_results(entries)
     report.seconds = time.perf_counter() - started
     log(f"book: {report.book.relative_to(REPO_ROOT)}/index.html  "
         f"({len(report.executed)} executed, {len(report.cached)} cached, "
@@ -217,7 +218,20 @@ def _cache_entry(job: NotebookJob) -> dict[str, Any]:
     return {"key": job.key, "parameters": job.parameters,
             "defaults": job.parameters == job.defaults,
             "output_digest": cache.file_digest(job.output),
-            "headlines": collect(notebook)}
+            "headlines": collect(notebook),
+            "figures": results.figure_rows(job.name, notebook)}
+
+
+def write_results(entries: dict[str, dict]) -> None:
+    headline_rows = [row for name, entry in entries.items()
+                     for row in results.headline_rows(name, entry["headlines"],
+                                                      entry["parameters"])]
+    figure_rows = [row for entry in entries.values() for row in entry.get("figures", [])]
+    for path, text in ((results.HEADLINES_CSV,
+                        results.to_csv(headline_rows, results.HEADLINE_COLUMNS)),
+                       (results.FIGURES_CSV, results.to_csv(figure_rows, results.FIGURE_COLUMNS))):
+        if results.write_if_changed(path, text):
+            log(f"{path.relative_to(REPO_ROOT)} changed: commit it with your change")
 
 
 def _book_key(jobs: list[NotebookJob], book_files: list[Path], shared: dict[str, str]) -> str:

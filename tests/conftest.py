@@ -32,6 +32,8 @@ def copy_repository(destination: Path, fixture_book: bool = True) -> Path:
         shutil.copytree(FIXTURES / "notebooks", destination / "notebooks")
         shutil.rmtree(destination / "book")
         shutil.copytree(FIXTURES / "book", destination / "book")
+        if (REPO / "book" / "_static").exists():  # the book's own assets (CSS, fonts)
+            shutil.copytree(REPO / "book" / "_static", destination / "book" / "_static")
         shutil.copy(FIXTURES / "_toc.yml", destination / "_toc.yml")
         shutil.copy(FIXTURES / "book.yml", destination / "params" / "book.yml")
     return destination

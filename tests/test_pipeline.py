@@ -22,7 +22,7 @@ def test_first_build_publishes_every_page_and_collects_headlines(built_fixture_r
     for page in ("notebooks/alpha.html", "notebooks/beta.html"):
         assert (html / page).exists()
     # The glued value reached the prose page.
-    assert "42 个" in (html / "index.html").read_text(encoding="utf-8")
+    assert "42 个" in (html / "book" / "index.html").read_text(encoding="utf-8")
     headlines = json.loads((built_fixture_repo / "_build" / "headline_values.json").read_text())
     assert headlines["alpha"][0]["name"] == "alpha_product"
     assert headlines["alpha"][0]["value"] == 42
@@ -66,7 +66,7 @@ def test_parameters_from_the_book_file_reach_the_notebook(fixture_repo):
     assert cqbook(fixture_repo, "build").returncode == 0
     headlines = json.loads((fixture_repo / "_build" / "headline_values.json").read_text())
     assert headlines["alpha"][0]["value"] == 63
-    assert "63 个" in (fixture_repo / "_build" / "html" / "index.html").read_text()
+    assert "63 个" in (fixture_repo / "_build" / "html" / "book" / "index.html").read_text()
 
 
 def test_failing_cell_keeps_the_previous_book_and_names_notebook_and_cell(fixture_repo):
@@ -123,7 +123,7 @@ def test_sweep_writes_one_row_per_run(fixture_repo):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["run", "alpha", "-p", "facter", "2"], "unknown parameter `facter`; did you mean `factor`"),
+    (["run", "alpha", "-p", "facter", "2"], "unknown parameter `facter` (command line); did you mean `factor`"),
     (["run", "alpha", "-p", "factor", "0"], "`factor` = 0 breaks the rule: must be >= 1"),
     (["run", "alpha", "-p", "factor", "two"], "'two' is not a valid int"),
     (["sweep", "alpha", "-p", "factor", "1", "2000"], "`factor` = 2000 breaks the rule"),

@@ -1,0 +1,73 @@
+"""What a build commits for review: the headline values and a content hash per chart.
+
+Both are small, sorted CSV files in `results/`, so a pull request that changes a number or a
+chart shows it as a one-line text diff.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from cqbook.paths import REPO_ROOT
+
+RESULTS_DIR = REPO_ROOT / "results"
+HEADLINES_CSV = RESULTS_DIR / "headline_values.csv"
+FIGURES_CSV = RESULTS_DIR / "figure_hashes.csv"
+HEADLINE_COLUMNS = ["notebook", "name", "value", "unit", "bound", "text", "label", "parameters"]
+FIGURE_COLUMNS = ["notebook", "figure", "format", "sha256"]
+IMAGE_FORMATS = ("image/svg+xml", "image/png")
+REFRESH_COMMAND = "make book"
+
+
+def headline_rows(notebook: str, headlines: list[dict], parameters: dict) -> list[dict]:
+    ran_with = json.dumps(parameters, sort_keys=True, ensure_ascii=False)
+    return [{"notebook": notebook, "name": h["name"], "value": json.dumps(h["value"]),
+             "unit": h["unit"], "bound": h["bound"], "text": h["text"], "label": h["label"],
+             "parameters": ran_with} for h in headlines]
+
+
+def figure_rows(notebook_name: str, notebook) -> list[dict]:
+    """One row per image output; named by the cell's figure name, else its stable cell id."""
+    rows = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        figure_name = (cell.metadata.get("mystnb", {}).get("figure", {}).get("name")
+                       or cell.get("id", ""))
+        images = [o for o in cell.get("outputs", []) for f in IMAGE_FORMATS
+                  if f in o.get("data", {})]
+        for number, output in enumerate(images):
+            kind = next(f for f in IMAGE_FORMATS if f in output["data"])
+            content = output["data"][kind]
+            content = "".join(content) if isinstance(content, list) else content
+            rows.append({"notebook": notebook_name,
+                         "figure": figure_name + (f"#{number}" if len(images) > 1 else ""),
+                         "format": kind.split("/")[1].split("+")[0],
+                         "sha256": hashlib.sha256(content.encode()).hexdigest()})
+    return rows
+
+
+def to_csv(rows: list[dict], columns: list[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(sorted(rows, key=lambda row: [row[c] for c in columns]))
+    return buffer.getvalue()
+
+
+def write_if_changed(path: Path, text: str) -> bool:
+    """Write only a real change, so an unchanged build leaves the file (and git) alone."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return True
+
+
+def read_csv_text(text: str) -> list[dict[str, Any]]:
+    return list(csv.DictReader(io.StringIO(text))) if text.strip() else []
