@@ -1,0 +1,59 @@
+"""The real book, built from a copy of the repository: its committed results are current,
+its executed notebooks pass strict nbval, and a second clean build gives the same bytes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, copy_repository, cqbook
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def real_book_repo(tmp_path_factory):
+    repo = copy_repository(tmp_path_factory.mktemp("real") / "repo", fixture_book=False)
+    result = cqbook(repo, "build", timeout=1800)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return repo
+
+
+@pytest.mark.parametrize("name", ["headline_values.csv", "figure_hashes.csv"])
+def test_committed_results_match_what_the_current_inputs_produce(real_book_repo, name):
+    fresh = (real_book_repo / "results" / name).read_text(encoding="utf-8")
+    committed_path = REPO / "results" / name
+    committed = committed_path.read_text(encoding="utf-8") if committed_path.exists() else ""
+    assert committed == fresh, (
+        f"results/{name} is out of date with the data, notebooks and parameters. "
+        f"Refresh it with `make book` and commit results/{name}.")
+
+
+def test_executed_notebooks_pass_strict_nbval(real_book_repo):
+    executed = sorted((real_book_repo / "_build" / "executed").glob("*.ipynb"))
+    assert executed, "the build executed no notebook"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-o", "addopts=", "-p", "no:cacheprovider",
+         "--nbval", "--nbval-current-env", "-q", *map(str, executed)],
+        cwd=real_book_repo, capture_output=True, text=True, timeout=1800,
+        env={**os.environ, "PYTHONPATH": str(real_book_repo)})
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def test_two_clean_builds_write_identical_notebooks_and_figures(real_book_repo, tmp_path):
+    first = {p.name: p.read_bytes() for p in (real_book_repo / "_build" / "executed").glob("*")}
+    second_repo = copy_repository(tmp_path / "repo", fixture_book=False)
+    result = cqbook(second_repo, "build", timeout=1800)
+    assert result.returncode == 0, result.stderr
+    second = {p.name: p.read_bytes() for p in (second_repo / "_build" / "executed").glob("*")}
+    assert first.keys() == second.keys()
+    different = [name for name in first if first[name] != second[name]]
+    assert not different, f"executed notebooks differ between two clean builds: {different}"
+    for name in ("headline_values.csv", "figure_hashes.csv"):
+        assert ((real_book_repo / "results" / name).read_bytes()
+                == (second_repo / "results" / name).read_bytes())
+    shutil.rmtree(second_repo / "_build")
