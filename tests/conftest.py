@@ -65,3 +65,26 @@ def fixture_repo(built_fixture_repo, tmp_path) -> Path:
     repo = tmp_path / "repo"
     shutil.copytree(built_fixture_repo, repo, symlinks=True)
     return repo
+
+
+def git_commit_all(repo: Path, message: str = "snapshot") -> None:
+    for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
+                    ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm",
+                     message]):
+        if command[1] == "init" and (repo / ".git").exists():
+            continue
+        subprocess.run(command, cwd=repo, check=True, capture_output=True)
+
+
+def change_vehicles_shipped(repo: Path, old: str = "12702", new: str = "13702") -> None:
+    """A real data change: the page, its figure row and the recorded checksum, together."""
+    import hashlib
+
+    page = repo / "data" / "raw" / "chongqing_daily_page.txt"
+    old_hash = hashlib.sha256(page.read_bytes()).hexdigest()
+    page.write_bytes(page.read_bytes().replace(old.encode(), new.encode()))
+    new_hash = hashlib.sha256(page.read_bytes()).hexdigest()
+    for path in [repo / "data" / "figures.csv", repo / "data" / "datapackage.json",
+                 *(repo / "data" / "raw").glob("*.yml")]:
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace(old, new).replace(old_hash, new_hash), encoding="utf-8")
