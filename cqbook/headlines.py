@@ -12,9 +12,13 @@ import json
 import math
 from typing import Any
 
+from cqbook.units import SYMBOL, format_quantity
+
 METADATA_KEY = "cqbook_headline"
-BOUND_SIGNS = {"exact": "", "approx": "≈ ", "lower": "≥ ", "upper": "≤ ",
-               "more_than": "> ", "less_than": "< "}
+# myst_nb.ext.glue.GLUE_PREFIX. The glue output is written here rather than by
+# myst_nb.glue(): importing myst_nb pulls in Sphinx and costs every kernel seconds.
+# tests/test_headlines.py checks that myst-nb reads what we write.
+GLUE_PREFIX = "application/papermill.record/"
 
 
 def _plain(value: Any) -> Any:
@@ -23,38 +27,35 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def format_value(value: Any, unit: str = "", bound: str = "exact", digits: int | None = None) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        text = str(value)
-    else:
-        if digits is None:
-            digits = 0 if float(value).is_integer() else (1 if abs(value) >= 10 else 2)
-        text = f"{value:,.{digits}f}"
-    sign = BOUND_SIGNS[bound]
-    return f"{sign}{text}{(' ' + unit) if unit and unit != '%' else unit}"
-
-
 def record(name: str, value: Any, unit: str = "", bound: str = "exact", label: str = "",
-           digits: int | None = None) -> Any:
-    """Glue `value` (and its text form) under `name`, tagged as a headline value."""
-    from IPython.core.formatters import format_display_data
-    from IPython.display import display
-    from myst_nb.ext.glue import GLUE_PREFIX, glue
-
-    if bound not in BOUND_SIGNS:
-        raise ValueError(f"bound {bound!r} is not one of {sorted(BOUND_SIGNS)}")
+           digits: int | None = None, text: str | None = None) -> Any:
+    """Glue `value` under `name` and its text under `<name>_text`, tagged as a headline
+    value. The text is the package's one number format (units.format_quantity) unless
+    given."""
+    if bound not in SYMBOL:
+        raise ValueError(f"bound {bound!r} is not one of {sorted(SYMBOL)}")
     value = _plain(value)
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"headline {name!r} is not a finite number: {value}")
-    text = format_value(value, unit, bound, digits)
-    # Same output as myst_nb.glue(name, value, display=False), plus our metadata.
+    if text is None:
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        text = format_quantity(value, unit, bound, digits) if numeric else str(value)
+    headline = {"name": name, "value": value, "unit": unit, "bound": bound, "label": label,
+                "text": text}
+    _glue(name, value, {METADATA_KEY: headline})
+    _glue(f"{name}_text", text, {})
+    return value
+
+
+def _glue(name: str, value: Any, extra_metadata: dict) -> None:
+    """What myst_nb.glue(name, value, display=False) displays, plus our metadata."""
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display
+
     bundle, metadata = format_display_data(value)
     metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
-    metadata[METADATA_KEY] = {"name": name, "value": value, "unit": unit, "bound": bound,
-                              "label": label, "text": text}
+    metadata.update(extra_metadata)
     display({GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
-    glue(f"{name}_text", text, display=False)
-    return value
 
 
 def collect(notebook) -> list[dict[str, Any]]:

@@ -1,0 +1,63 @@
+"""Headline values: what `record` writes is glue that myst-nb reads, and the build collects."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from myst_nb.ext.glue import extract_glue_data
+
+from cqbook.headlines import collect, record
+
+
+@pytest.fixture
+def recorded_outputs(monkeypatch):
+    """Capture what `record` displays, as a kernel would put it in the notebook."""
+    outputs = []
+
+    def fake_display(bundle, raw, metadata):
+        outputs.append(nbformat.v4.new_output("display_data", data=bundle, metadata=metadata))
+
+    monkeypatch.setattr("IPython.display.display", fake_display)
+    InteractiveShell.instance()
+    return outputs
+
+
+def notebook_with(outputs):
+    cell = nbformat.v4.new_code_cell("record(...)", outputs=outputs)
+    return nbformat.v4.new_notebook(cells=[cell])
+
+
+class _Logger:
+    def warning(self, *args, **kwargs):
+        raise AssertionError(args)
+
+
+def test_myst_nb_reads_the_value_and_its_text(recorded_outputs):
+    import numpy as np
+
+    record("vehicles_per_day", np.float64(76.5), unit="辆", bound="approx")
+    glue = extract_glue_data(notebook_with(recorded_outputs), [0], _Logger())
+    assert glue["vehicles_per_day"]["data"] == {"text/plain": "76.5"}
+    assert glue["vehicles_per_day_text"]["data"] == {"text/plain": "'≈ 76.5 辆'"}
+
+
+def test_the_build_collects_value_unit_bound_and_text(recorded_outputs):
+    record("parts_investment", 5e9, unit="CNY", bound="more_than", label="vehicle parts")
+    record("as_of", "2023-10-11")
+    assert collect(notebook_with(recorded_outputs)) == [
+        {"name": "parts_investment", "value": 5e9, "unit": "CNY", "bound": "more_than",
+         "label": "vehicle parts", "text": "> 5,000,000,000 CNY"},
+        {"name": "as_of", "value": "2023-10-11", "unit": "", "bound": "exact", "label": "",
+         "text": "2023-10-11"}]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_values_are_refused(recorded_outputs, value):
+    with pytest.raises(ValueError, match="not a finite number"):
+        record("broken", value)
+
+
+def test_unknown_bound_is_refused(recorded_outputs):
+    with pytest.raises(ValueError, match="bound 'roughly'"):
+        record("x", 1, bound="roughly")
