@@ -1,0 +1,217 @@
+"""In a browser with no CJK font installed and no network, the book's Chinese text is drawn
+with the book's own font, loaded from the book's own files.
+
+Chromium (Debian's; Playwright's own download does not work here) opens every built page from
+a local HTTP server; any request to another host is blocked. On each page with CJK text:
+`document.fonts.check()` succeeds for that text, the font face was loaded from
+`_static/fonts/` of the book, and Chromium reports that every element holding CJK text was
+drawn with it (no fallback, so no boxes), while Latin-only text never uses it. Screenshots go
+to `test-artifacts/webfont/`.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from cqbook import webfont
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = REPO / "test-artifacts" / "webfont"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+FONT_URL_PATH = f"/_static/fonts/{webfont.SUBSET_FILE}"
+
+CJK_CLASS = "[" + "".join(
+    f"\\u{{{start:x}}}-\\u{{{end:x}}}" for start, end in webfont.CJK_RANGES) + "]"
+
+# Marks each visible element whose own text holds CJK (or only Latin letters) and returns
+# what the page knows about the book's font.
+PROBE_JS = """([cjkClass, family, fontPath]) => {
+  const cjk = new RegExp(cjkClass, "gu"), anyCjk = new RegExp(cjkClass, "u");
+  const ownText = (el) => [...el.childNodes].filter(n => n.nodeType === Node.TEXT_NODE)
+                                             .map(n => n.textContent).join("");
+  let marked = 0, latin = 0, best = null;
+  const all = new Set();
+  for (const el of document.body.querySelectorAll("*")) {
+    if (["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE"].includes(el.tagName)) continue;
+    if (!el.checkVisibility({visibilityProperty: true})) continue;
+    const text = ownText(el);
+    const found = text.match(cjk) || [];
+    found.forEach(c => all.add(c));
+    if (found.length) {
+      el.setAttribute("data-cjk-probe", found.length); marked++;
+      if (!best || found.length > +best.getAttribute("data-cjk-probe")) best = el;
+    }
+    else if (/[A-Za-z]{3}/.test(text) && !anyCjk.test(el.textContent) && latin < 20) {
+      el.setAttribute("data-latin-probe", ""); latin++;
+    }
+  }
+  if (best) best.setAttribute("data-cjk-most", "");
+  const text = [...all].join("");
+  const faces = [...document.fonts].filter(f => f.family.replace(/"/g, "") === family);
+  const resources = performance.getEntriesByType("resource").map(e => e.name)
+                               .filter(n => new URL(n).pathname === fontPath);
+  return {text, marked,
+          check: text ? document.fonts.check(`16px "${family}"`, text) : null,
+          statuses: faces.map(f => f.status), resources};
+}"""
+
+
+def _serve(folder: Path):
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *_args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        message = (f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y "
+                   "chromium`; .ci/run does) or set CHROMIUM to its path")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        print(f"browser: {CHROMIUM} {launched.version}")
+        yield launched
+        launched.close()
+
+
+def system_cjk_fonts() -> str:
+    """What fontconfig would give Chromium for Chinese; empty on our machines."""
+    fc_list = shutil.which("fc-list")
+    if not fc_list:
+        return ""
+    return subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True,
+                          check=False).stdout.strip()
+
+
+def test_this_machine_has_no_system_cjk_font_so_the_book_must_bring_its_own():
+    """Not a requirement, a record: with a system CJK font the checks below still hold
+    (the book's font comes first), but they prove less. Reported, never failed."""
+    fonts = system_cjk_fonts()
+    if fonts:
+        pytest.skip(f"this machine has system CJK fonts ({fonts.splitlines()[0]}, ...)")
+
+
+def check_book(browser, html_dir: Path, label: str) -> dict[str, dict]:
+    """Open every page; assert the CJK font on each page with CJK text; return the probes."""
+    server = _serve(html_dir)
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    blocked: list[str] = []
+
+    def offline_only(route):
+        url = urlsplit(route.request.url)
+        if url.scheme in ("file", "data", "blob", "about") or url.hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    results = {}
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        context.route("**/*", offline_only)
+        pages = sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html")
+                       if "_static" not in p.relative_to(html_dir).parts)
+        for name in pages:
+            if 'http-equiv="refresh"' in (html_dir / name).read_text(encoding="utf-8").lower():
+                results[name] = {"redirect": True, "text": ""}  # its target is opened itself
+                continue
+            page = context.new_page()
+            session = context.new_cdp_session(page)
+            page.goto(f"{origin}/{name}", wait_until="load")
+            page.evaluate("document.fonts.ready.then(() => true)")
+            probe = page.evaluate(PROBE_JS, [CJK_CLASS, webfont.FONT_FAMILY, FONT_URL_PATH])
+            results[name] = probe
+            if probe["text"]:
+                _assert_drawn_with_book_font(page, session, name, probe, blocked)
+                shot = ARTIFACTS / f"{label}-{name.replace('/', '-')}.png"
+                page.screenshot(path=shot)
+                most = page.locator("[data-cjk-most]")  # the element with the most CJK text
+                most.scroll_into_view_if_needed()
+                most.screenshot(path=shot.with_name(shot.stem + "-cjk.png"))
+            page.close()
+    finally:
+        context.close()
+        server.shutdown()
+    return results
+
+
+def _assert_drawn_with_book_font(page, session, name, probe, blocked):
+    where = f"{name} (blocked requests: {blocked or 'none'})"
+    assert probe["check"] is True, f"{where}: document.fonts.check failed for {probe['text']}"
+    assert probe["statuses"] == ["loaded"], f"{where}: font face status {probe['statuses']}"
+    assert probe["resources"], f"{where}: the CJK font was not loaded from {FONT_URL_PATH}"
+    assert all(urlsplit(url).hostname == "127.0.0.1" for url in probe["resources"])
+    session.send("DOM.enable")
+    session.send("CSS.enable")
+    root = session.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    for selector, cjk in (("[data-cjk-probe]", True), ("[data-latin-probe]", False)):
+        nodes = session.send("DOM.querySelectorAll", {"nodeId": root, "selector": selector})
+        for node in nodes["nodeIds"]:
+            fonts = session.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+            book_glyphs = sum(f["glyphCount"] for f in fonts if f["isCustomFont"]
+                              and f["familyName"].startswith("Noto Sans CJK SC"))
+            element = session.send("DOM.getOuterHTML", {"nodeId": node})["outerHTML"][:160]
+            if cjk:
+                attributes = session.send("DOM.getAttributes", {"nodeId": node})["attributes"]
+                wanted = int(attributes[attributes.index("data-cjk-probe") + 1])
+                assert book_glyphs >= wanted, (f"{where}: {element!r} drew {book_glyphs} of "
+                                               f"its {wanted} CJK characters with the book's "
+                                               f"font; fonts used: {fonts}")
+            else:
+                assert book_glyphs == 0, f"{where}: Latin text {element!r} used the CJK font"
+
+
+def test_fixture_book_draws_chinese_with_its_own_font_offline(browser, built_fixture_repo):
+    results = check_book(browser, (built_fixture_repo / "_build" / "html").resolve(), "fixture")
+    assert results["book/index.html"]["text"], "the fixture's summary page has CJK text"
+    assert results["book/index.html"]["marked"] >= 2
+    for name in ("notebooks/alpha.html", "notebooks/beta.html", "genindex.html"):
+        assert name in results  # every page was opened (the fixture chapters are Latin-only)
+
+
+def test_published_book_draws_chinese_with_its_own_font_offline(browser, tmp_path):
+    """The real book, when it has been built here (`make book`): summary, chapters and, once
+    they exist, glossary and sources all carry CJK text drawn with the book's font."""
+    html_dir = REPO / "_build" / "html"
+    if not (html_dir / "_static" / "fonts" / webfont.SUBSET_FILE).exists():
+        pytest.skip("no published book with the CJK font here: run `make book` first")
+    # A copy: a build running meanwhile may publish a new book and delete this one.
+    book = tmp_path / "html"
+    shutil.copytree(html_dir.resolve(), book)
+    results = check_book(browser, book, "book")
+    with_cjk = {name for name, probe in results.items() if probe["text"]}
+    assert "book/summary.html" in with_cjk, "the summary quotes the page in Chinese"
+    chapters = {name for name in results if name.startswith("notebooks/")}
+    assert chapters & with_cjk, f"no chapter with Chinese text among {sorted(chapters)}"
+    for name in results:
+        if re.search(r"(glossary|sources?)\.html$", name):
+            assert name in with_cjk, f"{name}: no Chinese text on the {name} page"
+    # Every page with CJK text passed the font checks in check_book; record which had none.
+    print("pages without CJK text:", sorted(set(results) - with_cjk))
