@@ -144,7 +144,7 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
     report = BuildReport()
     n_workers = jobs_count or os.cpu_count() or 1
     with build_lock():
-        from cqbook import publishing, webfont
+        from cqbook import pages, publishing, webfont
 
         check_data()
         book_values = book_parameters(params_file)
@@ -165,35 +165,40 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
         if not stale:
             log(f"no notebook executed: all {len(jobs)} are up to date")
 
+        seconds_of: dict[str, float] = {}
+
         def done(name: str, state: str, seconds: float) -> None:
+            seconds_of[name] = seconds
             log(f"  {name:<24} {state:<10} {seconds:6.1f} s")
 
         failures = execute_jobs(stale, n_workers, done)
         for job in stale:
             if job.output.exists() and not any(getattr(f, "notebook", "") == job.source.name
                                                for f in failures):
-                store.put(job.name, _cache_entry(job))
+                store.put(job.name, _cache_entry(job, seconds_of.get(job.name)))
                 report.executed.append(job.name)
         if failures:
             raise BuildError("the book was not rebuilt; the published book is unchanged.\n"
                              + "\n".join(f"  {failure}" for failure in failures))
 
         entries = {job.name: store.get(job.name) for job in jobs}
-        book_key = _book_key(jobs, publishing.book_source_files(), shared)
+        commit = pages.commit_description()
+        book_key = _book_key(jobs, publishing.book_source_files(), shared, commit)
         published = publishing.published_book()
         if published and _published_key() == book_key:
             log("book up to date: Sphinx skipped")
             report.book = publishing.HTML_LINK
         else:
             publishing.remove_leftovers()
-            stage = publishing.stage_sources({job.name: job.output for job in jobs})
+            state = _book_state(jobs, entries, report.executed, commit)
+            stage = publishing.stage_sources({job.name: job.output for job in jobs}, state)
             try:
                 html = publishing.build_html(stage)
             except publishing.BookBuildFailure as error:
                 raise BuildError(f"Sphinx refused the book; the published book is unchanged.\n"
                                  f"{error}") from None
             webfont.embed_cjk_font(html, CACHE_DIR / "webfont", log)
-            write_build_state(html, jobs, entries, book_key)
+            write_build_state(html, jobs, entries, book_key, state)
             publishing.publish(html)
             cache.write_json_atomic(PUBLISHED_STATE, {"book_key": book_key})
             publishing.remove_leftovers()
@@ -209,7 +214,22 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
     return report
 
 
-def _cache_entry(job: NotebookJob) -> dict[str, Any]:
+def _book_state(jobs: list[NotebookJob], entries: dict[str, dict], executed: list[str],
+                commit: str):
+    """What the generated pages and the chapters' provenance boxes say about this build."""
+    from cqbook import pages
+    from cqbook.data import datapackage_hash
+
+    return pages.BookState(
+        notebooks={job.name: pages.NotebookState(
+            job.name, entries[job.name]["parameters"], entries[job.name]["defaults"],
+            entries[job.name].get("seconds"),
+            "executed" if job.name in executed else "cached") for job in jobs},
+        commit=commit, data_hash=datapackage_hash(), versions=pages.package_versions(),
+        python=sys.version.split()[0])
+
+
+def _cache_entry(job: NotebookJob, seconds: float | None = None) -> dict[str, Any]:
     import nbformat
 
     from cqbook.headlines import collect
@@ -217,6 +237,7 @@ def _cache_entry(job: NotebookJob) -> dict[str, Any]:
     notebook = nbformat.read(job.output, as_version=4)
     return {"key": job.key, "parameters": job.parameters,
             "defaults": job.parameters == job.defaults,
+            "seconds": None if seconds is None else round(seconds, 1),
             "output_digest": cache.file_digest(job.output),
             "headlines": collect(notebook),
             "figures": results.figure_rows(job.name, notebook)}
@@ -234,8 +255,12 @@ def write_results(entries: dict[str, dict]) -> None:
             log(f"{path.relative_to(REPO_ROOT)} changed: commit it with your change")
 
 
-def _book_key(jobs: list[NotebookJob], book_files: list[Path], shared: dict[str, str]) -> str:
+def _book_key(jobs: list[NotebookJob], book_files: list[Path], shared: dict[str, str],
+              commit: str = "") -> str:
+    """Everything the HTML shows: the notebooks' keys, the prose, the package code and the
+    commit the provenance boxes print (a new commit rebuilds the HTML, executes nothing)."""
     digest = hashlib.sha256()
+    digest.update(f"commit:{commit}\n".encode())
     for job in jobs:
         digest.update(f"{job.name}:{job.key}\n".encode())
     digest.update(cache.tree_digest(book_files).encode())
@@ -250,10 +275,12 @@ def _published_key() -> str | None:
         return None
 
 
-def write_build_state(html: Path, jobs, entries, book_key: str) -> None:
+def write_build_state(html: Path, jobs, entries, book_key: str, state=None) -> None:
     """Machine-readable facts about this build, published with the book."""
     cache.write_json_atomic(html / "_static" / "build.json", {
         "book_key": book_key,
+        "commit": state.commit if state else None,
+        "data_hash": state.data_hash if state else None,
         "python": sys.version.split()[0],
         "notebooks": {job.name: {"parameters": job.parameters,
                                  "defaults": entries[job.name]["defaults"],

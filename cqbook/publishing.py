@@ -7,6 +7,7 @@ killed at any moment) only ever sees the last good book or the new one, never ha
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,7 +16,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from cqbook.paths import BOOK_DIR, BUILD_DIR, REPO_ROOT
+from cqbook.paths import BOOK_DIR, BUILD_DIR, DATA_DIR, REPO_ROOT
 
 HTML_LINK = BUILD_DIR / "html"
 BOOKS_DIR = BUILD_DIR / "books"
@@ -33,16 +34,51 @@ def book_source_files() -> list[Path]:
     return [REPO_ROOT / name for name in BOOK_CONFIG_FILES] + prose
 
 
-def stage_sources(executed_notebooks: dict[str, Path]) -> Path:
-    """Lay out a book source tree: config, prose and the *executed* notebooks."""
+def stage_sources(executed_notebooks: dict[str, Path], state=None,
+                  data_dir: Path = DATA_DIR) -> Path:
+    """Lay out a book source tree: config, prose and the *executed* notebooks.
+
+    With the build's `state` (a `cqbook.pages.BookState`), also: a provenance box after each
+    chapter's title (in the staged copy only: the executed notebook stays as it ran), the
+    generated pages at `book/<name>.md` (sources, glossary, data, build information), the
+    data package under `data/` for the data page's downloads, and the book's style sheet.
+    """
     stage = STAGE_DIR / uuid.uuid4().hex[:12]
     (stage / "notebooks").mkdir(parents=True)
     for name in BOOK_CONFIG_FILES:
         shutil.copy2(REPO_ROOT / name, stage / name)
     shutil.copytree(BOOK_DIR, stage / "book")
     for name, path in executed_notebooks.items():
-        shutil.copy2(path, stage / "notebooks" / f"{name}.ipynb")
+        target = stage / "notebooks" / f"{name}.ipynb"
+        if state is None or name not in state.notebooks:
+            shutil.copy2(path, target)
+            continue
+        from cqbook import pages
+
+        notebook = json.loads(Path(path).read_text(encoding="utf-8"))
+        box = pages.provenance_box(state.notebooks[name], state)
+        target.write_text(json.dumps(pages.add_provenance(notebook, box), ensure_ascii=False,
+                                     indent=1) + "\n", encoding="utf-8")
+    if state is not None:
+        _stage_generated(stage, state, Path(data_dir))
     return stage
+
+
+def _stage_generated(stage: Path, state, data_dir: Path) -> None:
+    from cqbook import pages
+
+    for name, text in pages.generated_pages(state, data_dir).items():
+        target = stage / "book" / f"{name}.md"
+        if target.exists():
+            raise BookBuildFailure(f"book/{name}.md is generated at build time: remove the "
+                                   "committed file of that name")
+        target.write_text(text, encoding="utf-8")
+    package = json.loads((data_dir / "datapackage.json").read_text(encoding="utf-8"))
+    for relative in ["datapackage.json"] + [r["path"] for r in package["resources"]]:
+        (stage / "data" / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(data_dir / relative, stage / "data" / relative)
+    (stage / "_static").mkdir(exist_ok=True)
+    (stage / "_static" / pages.STYLESHEET_NAME).write_text(pages.STYLESHEET, encoding="utf-8")
 
 
 def _jupyter_book_command() -> list[str]:

@@ -24,3 +24,21 @@ def run_headlines(notebook: str, values: dict[str, str]) -> dict[str, dict]:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return {entry["name"]: entry for entry in entries}
+
+
+def assert_refused_before_kernel(notebook: str, name: str, value: str, rule: str,
+                                 monkeypatch) -> None:
+    """`name` = `value` is refused with a ParameterError matching `rule`, by resolve and by
+    run, and no kernel is ever started."""
+    import pytest
+
+    from cqbook.params import ParameterError
+
+    def no_kernel(*args, **kwargs):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr("cqbook.execution.execute_notebook", no_kernel)
+    with pytest.raises(ParameterError, match=rule):
+        reruns.resolve(notebook, {name: value}, None)
+    with pytest.raises(ParameterError, match=rule):
+        reruns.run(notebook, {name: value})

@@ -2,10 +2,7 @@
 kernel."""
 
 import pytest
-from chapter_runs import run_headlines
-
-from cqbook import reruns
-from cqbook.params import ParameterError
+from chapter_runs import assert_refused_before_kernel, run_headlines
 
 CHANGED = {"large_threshold_yi": "10", "projects_compared": "zizhike_radar,heshun_centre",
            "show_benchmark": "true", "benchmark_wan_cny_per_mu": "2500"}
@@ -72,11 +69,4 @@ def test_the_benchmark_counts_only_what_the_bounds_decide(changed_run):
     ("show_benchmark", "yes", "true or false"),
 ])
 def test_bad_parameters_are_refused_before_any_kernel_starts(name, value, rule, monkeypatch):
-    def no_kernel(*args, **kwargs):
-        raise AssertionError("a kernel was started")
-
-    monkeypatch.setattr("cqbook.execution.execute_notebook", no_kernel)
-    with pytest.raises(ParameterError, match=rule):
-        reruns.resolve("banan", {name: value}, None)
-    with pytest.raises(ParameterError):
-        reruns.run("banan", {name: value})
+    assert_refused_before_kernel("banan", name, value, rule, monkeypatch)

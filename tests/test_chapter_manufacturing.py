@@ -1,0 +1,63 @@
+"""The manufacturing chapter: its headline values follow its parameters, bad parameters never
+start a kernel."""
+
+import pytest
+from chapter_runs import assert_refused_before_kernel, run_headlines
+
+CHANGED = {"themes": "亩均论英雄,西部陆海新通道", "top_terms": "3",
+           "use_policy_dictionary": "false", "extra_terms": "一号工程"}
+
+
+@pytest.fixture(scope="module")
+def default_run():
+    return run_headlines("manufacturing", {})
+
+
+@pytest.fixture(scope="module")
+def changed_run():
+    return run_headlines("manufacturing", CHANGED)
+
+
+@pytest.mark.slow
+def test_the_structure_is_counted_from_the_data_and_the_sixth_focus_is_not_invented(default_run):
+    assert default_run["manufacturing_focuses_promised"]["value"] == 6
+    assert default_run["manufacturing_focuses_printed"]["value"] == 5
+    assert default_run["manufacturing_mechanisms"]["value"] == 6
+    assert default_run["manufacturing_growth_stages"]["value"] == 4
+
+
+@pytest.mark.slow
+def test_the_structure_does_not_depend_on_the_parameters(default_run, changed_run):
+    for name in ("manufacturing_focuses_printed", "manufacturing_measures",
+                 "manufacturing_named_programmes", "manufacturing_mechanisms"):
+        assert changed_run[name]["value"] == default_run[name]["value"]
+
+
+@pytest.mark.slow
+def test_the_theme_list_drives_the_matrix(default_run, changed_run):
+    # 亩均论英雄 is echoed by Banan only; 西部陆海新通道 appears in Banan, not in the strategy.
+    assert changed_run["manufacturing_articles_echoing"]["value"] == 1
+    assert changed_run["manufacturing_shared_themes"]["value"] == 1
+    assert (changed_run["manufacturing_theme_marks"]["value"]
+            < default_run["manufacturing_theme_marks"]["value"])
+
+
+@pytest.mark.slow
+def test_without_the_policy_dictionary_only_the_extra_terms_count(default_run, changed_run):
+    assert default_run["manufacturing_dictionary_terms_in_top"]["value"] > 0
+    # Three terms per focus now; of the dictionary only the one extra term can appear.
+    assert changed_run["manufacturing_dictionary_terms_in_top"]["value"] <= 1
+    for focus in ("chengyu", "innovation", "digital", "enterprises", "layout"):
+        assert isinstance(changed_run[f"manufacturing_top_term_{focus}"]["value"], str)
+
+
+@pytest.mark.parametrize("name, value, rule", [
+    ("top_terms", "0", ">= 1"),
+    ("top_terms", "13", "<= 12"),
+    ("themes", "", "between 1 and 12"),
+    ("extra_terms", ",".join(["词"] * 21), "between 0 and 20"),
+    ("use_policy_dictionary", "NO", "true or false"),
+    ("top_term", "3", "unknown parameter"),
+])
+def test_bad_parameters_are_refused_before_any_kernel_starts(name, value, rule, monkeypatch):
+    assert_refused_before_kernel("manufacturing", name, value, rule, monkeypatch)
