@@ -20,6 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", "-j", type=int, help="parallel notebooks (default: cores)")
     build.add_argument("--params", type=Path, help="book parameters file "
                        "(default: params/book.yml)")
+    build.add_argument("--cell-timeout", type=int, metavar="SECONDS",
+                       help="fail a cell that runs longer (default: 120)")
 
     run = commands.add_parser("run", help="re-run one notebook with new parameters")
     run.add_argument("notebook")
@@ -59,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             print(text)
             return 1 if changed else 0
         if arguments.command == "build":
-            pipeline.build(arguments.jobs, arguments.params or pipeline.BOOK_PARAMS_FILE)
+            pipeline.build(arguments.jobs, arguments.params or pipeline.BOOK_PARAMS_FILE,
+                           cell_timeout=arguments.cell_timeout)
         elif arguments.command == "params" or getattr(arguments, "list", False):
             print(params.read_declaration(reruns.notebook_path(arguments.notebook)).describe())
         elif arguments.command == "run":

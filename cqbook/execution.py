@@ -55,7 +55,9 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any],
                     str(source), str(partial), parameters=parameters,
                     kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
                     cwd=str(source.parent), execution_timeout=timeout, record_timing=False,
-                    request_save_on_cell_execute=False)
+                    # Saved as each cell starts, so that a hang or a dead kernel still
+                    # leaves a notebook showing which cell was running.
+                    request_save_on_cell_execute=True)
                 break
             except RuntimeError as error:
                 # Kernel start races ("Address already in use", papermill #511): retry once.
@@ -64,7 +66,7 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any],
     except PapermillExecutionError as error:
         raise _failure(source, partial, failures_dir, f"{error.ename}: {error.evalue}") from None
     except Exception as error:  # a timeout, a dead kernel, a kernel that never started
-        message = f"{type(error).__name__}: " + (str(error).strip().splitlines() or [""])[-1]
+        message = f"{type(error).__name__}: " + (str(error).strip().splitlines() or [""])[0]
         raise _failure(source, partial, failures_dir, message) from None
     notebook = nbformat.read(partial, as_version=4)
     write_stable(clean(notebook), output)
@@ -87,17 +89,24 @@ def _failure(source: Path, partial: Path, failures_dir: Path, message: str) -> E
 
 def _failed_cell(notebook) -> tuple[int | None, str]:
     """Index (in the source notebook, not counting papermill's added cells) and first line
-    of the cell that failed or was still running when execution stopped."""
-    index = -1
+    of the cell that failed, or else of the last cell that started: after a timeout or a
+    dead kernel papermill marks every cell "completed", but only started cells have a
+    start time."""
+    index, failed, last_started = -1, None, None
     for cell in notebook.cells:
         if _added_by_papermill(cell):
             continue
         index += 1
-        status = cell.get("metadata", {}).get("papermill", {}).get("status")
-        if status in ("failed", "running"):
-            lines = cell.source.strip().splitlines()
-            return index, (lines[0] if lines else "")
-    return None, ""
+        run = cell.get("metadata", {}).get("papermill", {})
+        if run.get("status") == "failed" and failed is None:
+            failed = (index, cell)
+        if run.get("start_time") and cell.cell_type == "code":
+            last_started = (index, cell)
+    found = failed or last_started
+    if found is None:
+        return None, ""
+    lines = found[1].source.strip().splitlines()
+    return found[0], (lines[0] if lines else "")
 
 
 def _added_by_papermill(cell) -> bool:

@@ -308,7 +308,11 @@ def validate(declaration: Declaration, overrides: dict[str, Any],
             else:
                 resolved[name] = coerce(parameter, parameter.default, "default")
         for name, parameter in known.items():
-            _check_rules(parameter, resolved[name], resolved)
+            try:
+                _check_rules(parameter, resolved[name], resolved)
+            except ParameterError as error:
+                origin = source if name in overrides else "default"
+                raise ParameterError(f"{error} (value from {origin})") from None
     except ParameterError as error:
         raise ParameterError(f"{declaration.notebook}: {error}") from None
     return resolved

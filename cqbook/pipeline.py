@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -43,6 +44,7 @@ class NotebookJob:
     defaults: dict[str, Any]
     key: str = ""
     output: Path | None = None
+    cell_timeout: int = 120  # seconds a cell may run before the build fails it
 
 
 @dataclass
@@ -111,10 +113,22 @@ def check_data() -> None:
     validate()
 
 
+def worker_pool(n_workers: int) -> ProcessPoolExecutor:
+    """Workers forked from this process after it imported papermill and nbformat: each
+    notebook still runs in its own fresh kernel, but no worker pays those imports again
+    (seconds each: nbformat's schema validator compiles a grammar at import)."""
+    import papermill  # noqa: F401
+    import nbformat  # noqa: F401
+
+    return ProcessPoolExecutor(max_workers=max(1, n_workers),
+                               mp_context=multiprocessing.get_context("fork"))
+
+
 def _execute_job(job: NotebookJob, output: Path) -> tuple[str, float]:
     from cqbook.execution import execute_notebook
 
-    seconds = execute_notebook(job.source, output, job.parameters, FAILURES_DIR)
+    seconds = execute_notebook(job.source, output, job.parameters, FAILURES_DIR,
+                               job.cell_timeout)
     return job.name, seconds
 
 
@@ -124,7 +138,7 @@ def execute_jobs(jobs: list[NotebookJob], n_workers: int,
     failures: list[Exception] = []
     if not jobs:
         return failures
-    with ProcessPoolExecutor(max_workers=max(1, min(n_workers, len(jobs)))) as pool:
+    with worker_pool(min(n_workers, len(jobs))) as pool:
         started = time.perf_counter()
         futures = {pool.submit(_execute_job, job, job.output): job for job in jobs}
         for future in as_completed(futures):
@@ -139,13 +153,17 @@ def execute_jobs(jobs: list[NotebookJob], n_workers: int,
 
 
 def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_FILE,
-          overrides: dict[str, dict[str, Any]] | None = None) -> BuildReport:
+          overrides: dict[str, dict[str, Any]] | None = None,
+          cell_timeout: int | None = None) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
     n_workers = jobs_count or os.cpu_count() or 1
     with build_lock():
         from cqbook import pages, publishing, webfont
 
+        # Half-written files of a build that was killed (atomic writes leave only these).
+        for leftover in EXECUTED_DIR.glob(".*"):
+            leftover.unlink()
         check_data()
         book_values = book_parameters(params_file)
         for name, values in (overrides or {}).items():
@@ -157,6 +175,7 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
         for job in jobs:
             job.key = cache.notebook_key(job.source, job.parameters, shared)
             job.output = EXECUTED_DIR / f"{job.name}.ipynb"
+            job.cell_timeout = cell_timeout or job.cell_timeout
             if store.is_fresh(job.name, job.key, job.output):
                 report.cached.append(job.name)
                 log(f"  {job.name:<24} up to date")

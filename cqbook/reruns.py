@@ -6,6 +6,7 @@ after the notebook and the parameters, and leave the published book alone.
 
 from __future__ import annotations
 
+import ast
 import csv
 import hashlib
 import itertools
@@ -32,6 +33,11 @@ def notebook_path(name: str) -> Path:
         raise params.ParameterError(f"no notebook named `{name}` "
                                     f"(notebooks: {', '.join(notebooks)})")
     return notebooks[name]
+
+
+def shown(path: Path) -> str:
+    """A path as the user wants to read it: relative to the repository when inside it."""
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
 def folder_name(notebook: str, changed: dict[str, Any]) -> str:
@@ -73,7 +79,7 @@ def run(notebook: str, cli_values: dict[str, str], params_file: Path | None = No
     write_json_atomic(folder / "parameters.json", resolved)
     write_json_atomic(folder / "headline_values.json", headlines)
     _write_html_page(executed, folder / f"{notebook}.html")
-    print(f"{notebook}: executed in {seconds:.1f} s -> {folder.relative_to(REPO_ROOT)}")
+    print(f"{notebook}: executed in {seconds:.1f} s -> {shown(folder)}")
     for entry in headlines:
         print(f"  {entry['name']:<36} {entry['text']}")
     return folder
@@ -92,9 +98,42 @@ def _write_html_page(executed: Path, page: Path) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
+    notebook = nbformat.read(executed, as_version=4)
+    fill_glue_roles(notebook)
     exporter = HTMLExporter(template_name="classic", exclude_input=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    body, _ = exporter.from_notebook_node(notebook)
     page.write_text(body, encoding="utf-8")
+
+
+GLUE_ROLE = re.compile(r"\{glue(?::text)?\}`([^`:]+)(?::([^`]*))?`")
+
+
+def fill_glue_roles(notebook) -> None:
+    """Replace {glue:text}`name:spec` in markdown cells by the glued value, as the book does;
+    nbconvert knows no MyST roles and would print them raw."""
+    from cqbook.headlines import GLUE_PREFIX
+
+    values = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            text = output.get("data", {}).get(GLUE_PREFIX + "text/plain")
+            if name and text is not None:
+                values[name] = text
+
+    def paste(match: re.Match) -> str:
+        name, spec = match.group(1), match.group(2)
+        if name not in values:
+            return match.group(0)
+        try:
+            value = ast.literal_eval(values[name])
+        except (ValueError, SyntaxError):
+            return values[name]
+        return format(value, spec) if spec and spec != "s" else str(value)
+
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = GLUE_ROLE.sub(paste, cell.source)
 
 
 # ---------------------------------------------------------------- sweeps
@@ -151,7 +190,7 @@ def sweep(notebook: str, grid: dict[str, list[str]], params_file: Path | None = 
         writer.writeheader()
         writer.writerows(rows)
     print(f"sweep {notebook}: {len(runs)} runs in {time.perf_counter() - started:.1f} s "
-          f"-> {table.relative_to(REPO_ROOT)}")
+          f"-> {shown(table)}")
     return table
 
 
@@ -170,9 +209,11 @@ def _map(function, argument_tuples, jobs, scheduler, progress) -> list:
                 progress.advance()
             return client.gather(futures)
     import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed as done_in_order
+    from concurrent.futures import as_completed as done_in_order
 
-    with ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+    from cqbook.pipeline import worker_pool
+
+    with worker_pool(jobs or os.cpu_count() or 1) as pool:
         futures = [pool.submit(function, *args) for args in argument_tuples]
         for _ in done_in_order(futures):
             progress.advance()

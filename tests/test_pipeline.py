@@ -119,7 +119,8 @@ def test_sweep_writes_one_row_per_run(fixture_repo):
     tables = list((fixture_repo / "sweeps").glob("alpha__factor__*/results.csv"))
     assert len(tables) == 1
     assert tables[0].read_text().splitlines() == [
-        "run,factor,alpha_product", "0,1,21", "1,2,42", "2,3,63"]
+        "run,factor,alpha_product,alpha_vehicles",
+        "0,1,21,12702.0", "1,2,42,12702.0", "2,3,63,12702.0"]
 
 
 @pytest.mark.parametrize("arguments, message", [
