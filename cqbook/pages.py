@@ -43,6 +43,10 @@ mark.cq-figure:has(.cq-anchor:target) { background: #ffd27a; outline: 2px solid 
 table.cq-table { font-size: 0.9em; }
 table.cq-table td, table.cq-table th { vertical-align: top; }
 .cq-provenance code, .cq-build code { word-break: break-all; }
+.cq-provenance table.cq-table { width: auto; margin: 0.3em 0; font-size: 0.85em; }
+.cq-provenance table.cq-table td, .cq-provenance table.cq-table th { padding: 0.15em 0.8em; }
+.cq-provenance p { margin: 0.3em 0; }
+@media print { mark.cq-figure { background: none; border-bottom: 1px solid #000; } }
 """
 KIND_TITLES = {"place": "Places", "firm": "Firms", "project": "Projects", "policy": "Policy",
                "organisation": "Organisations", "brand": "Brands", "unit": "Units"}
@@ -253,13 +257,18 @@ def sources_page(data_dir: Path = DATA_DIR) -> str:
     spans = figure_spans(page, figures, articles)
     printed = {f["figure_id"]: data.quantity(f).format() for f in figures.to_dict("records")}
     titles = {f: f"{f}: {printed[f]}" for f in spans}
-    by_article = articles.set_index("article_id")
-    rows = []
-    for figure in figures.sort_values(["article_id", "figure_id"]).to_dict("records"):
-        figure_id = figure["figure_id"]
-        rows.append([f'<a href="#{esc(figure_id)}"><code>{esc(figure_id)}</code></a>',
-                     esc(by_article.loc[figure["article_id"], "title_en"]),
-                     esc(figure["measure"]), esc(printed[figure_id]), esc(figure["quote"])])
+    tables = []
+    for article in articles.sort_values("article_id").to_dict("records"):
+        own = figures[figures["article_id"] == article["article_id"]].sort_values("figure_id")
+        if own.empty:
+            continue
+        rows = [[f'<a href="#{esc(f["figure_id"])}"><code>{esc(f["figure_id"])}</code></a>',
+                 esc(f["measure"]), esc(printed[f["figure_id"]]),
+                 f'<span lang="zh-Hans">{esc(f["quote"])}</span>']
+                for f in own.to_dict("records")]
+        tables += [f"### {esc(article['title_en'])}", "",
+                   html_table(["figure", "what it measures", "value", "clause on the page"],
+                              rows, escape=False), ""]
     first = articles.iloc[0]
     return "\n".join([
         f"# {GENERATED['sources']}",
@@ -283,11 +292,10 @@ def sources_page(data_dir: Path = DATA_DIR) -> str:
         "",
         "## Every figure and its clause",
         "",
-        "Value as printed, with its qualifier kept (≥, >, ≈); the id links to the clause above.",
+        ("By article. Value as printed, with its qualifier kept (≥, >, ≈); the id links to the "
+        "clause above."),
         "",
-        html_table(["figure", "article", "what it measures", "value", "clause on the page"],
-                   rows, escape=False),
-        "",
+        *tables,
     ])
 
 
@@ -370,12 +378,14 @@ def data_page(data_dir: Path = DATA_DIR, link_prefix: str = "../data/") -> str:
 def build_info_page(state: BookState) -> str:
     rows = []
     for name, notebook in sorted(state.notebooks.items()):
-        parameters = json.dumps(notebook.parameters, ensure_ascii=False, sort_keys=True)
+        parameters = "<br>".join(
+            f"<code>{esc(key)} = {esc(json.dumps(value, ensure_ascii=False))}</code>"
+            for key, value in sorted(notebook.parameters.items())) or "—"
         seconds = "—" if notebook.seconds is None else f"{notebook.seconds:.1f}"
         status = ("executed in this build" if notebook.status == "executed"
                   else "unchanged: from the cache")
         rows.append([f'<a href="../notebooks/{esc(name)}.html">{esc(name)}</a>',
-                     f"<code>{esc(parameters)}</code>",
+                     parameters,
                      "yes" if notebook.defaults else "<strong>no</strong>", seconds,
                      esc(status)])
     versions = [[esc(name), f"<code>{esc(version)}</code>"]

@@ -67,6 +67,16 @@ def fixture_repo(built_fixture_repo, tmp_path) -> Path:
     return repo
 
 
+@pytest.fixture(scope="session")
+def real_book_repo(tmp_path_factory) -> Path:
+    """A repository copy with the real book built once (shared by the real-book tests and
+    the browser tests)."""
+    repo = copy_repository(tmp_path_factory.mktemp("real") / "repo", fixture_book=False)
+    result = cqbook(repo, "build", timeout=1800)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return repo
+
+
 def git_commit_all(repo: Path, message: str = "snapshot") -> None:
     for command in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"],
                     ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm",

@@ -14,13 +14,8 @@ from conftest import REPO, copy_repository, cqbook
 
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture(scope="session")
-def real_book_repo(tmp_path_factory):
-    repo = copy_repository(tmp_path_factory.mktemp("real") / "repo", fixture_book=False)
-    result = cqbook(repo, "build", timeout=1800)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return repo
+# The `real_book_repo` fixture (the real book built once, in a copy) is in conftest.py: the
+# browser tests share the same build.
 
 
 @pytest.mark.parametrize("name", ["headline_values.csv", "figure_hashes.csv"])

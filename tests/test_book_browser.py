@@ -1,0 +1,305 @@
+"""The book as a reader meets it: every page of the real book, built once in a copy of the
+repository, opened in Chromium with the network cut off.
+
+On every page: no console error, no uncaught exception, no failed or blocked request (any
+host but 127.0.0.1 is blocked and counts as a failure), every image loaded with alt text,
+every inline SVG loaded and labelled (or hidden from assistive technology). Across the book:
+every internal link and fragment resolves, every "Source" link lands on an element of the
+sources page, and the summary shows the headline figures its glue names. A screenshot of
+each page is saved to `test-artifacts/book/`.
+
+Debian's chromium drives it (`.ci/run` installs it with apt-get); with `CI` set, a missing
+chromium fails the run rather than skipping it.
+"""
+
+from __future__ import annotations
+
+import functools
+import html.parser
+import http.server
+import json
+import os
+import re
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = REPO / "test-artifacts" / "book"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+SKIPPED_PAGES = {"genindex.html", "search.html"}
+GLUE_ROLE = re.compile(r"\{glue:text\}`/notebooks/(\w+)\.ipynb::(\w+):s`")
+
+# What a page knows about its images and inline SVGs after it has loaded.
+IMAGES_JS = """() => {
+  const images = [...document.images].map(img => ({
+    src: img.currentSrc || img.src, alt: (img.getAttribute("alt") || "").trim(),
+    loaded: img.complete && img.naturalWidth > 0}));
+  const svgs = [...document.querySelectorAll("svg")]
+    .filter(svg => !svg.parentElement.closest("svg"))
+    .map(svg => ({
+      html: svg.outerHTML.slice(0, 120),
+      hidden: svg.getAttribute("aria-hidden") === "true" || !svg.checkVisibility(),
+      label: (svg.getAttribute("aria-label") || svg.querySelector("title")?.textContent
+              || "").trim(),
+      drawn: svg.getBoundingClientRect().width > 0}));
+  return {images, svgs};
+}"""
+
+
+# --- the built book, served -------------------------------------------------------------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *_args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def book_html(real_book_repo) -> Path:
+    return (real_book_repo / "_build" / "html").resolve()
+
+
+@pytest.fixture(scope="module")
+def origin(book_html):
+    handler = functools.partial(_QuietHandler, directory=str(book_html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def book_pages(html_dir: Path) -> list[str]:
+    """Every page a reader can open (not the index/search machinery, not redirects)."""
+    pages = []
+    for path in sorted(html_dir.rglob("*.html")):
+        relative = path.relative_to(html_dir).as_posix()
+        if relative.startswith(("_static/", "_sources/", "_images/")) or \
+                relative in SKIPPED_PAGES:
+            continue
+        if 'http-equiv="refresh"' in path.read_text(encoding="utf-8").lower():
+            continue  # index.html: a redirect to the summary, which is opened itself
+        pages.append(relative)
+    return pages
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        message = (f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y "
+                   "chromium`; .ci/run does) or set CHROMIUM to its path")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                              args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def visits(browser, book_html, origin):
+    """Open every page once; what each page logged, requested and showed."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    results = {}
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    current: dict[str, list[str]] = {}
+
+    def offline_only(route):
+        url = urlsplit(route.request.url)
+        if url.scheme in ("data", "blob", "about") or url.hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            current["problems"].append(f"blocked request to another host: {route.request.url}")
+            route.abort()
+
+    context.route("**/*", offline_only)
+    try:
+        for name in book_pages(book_html):
+            current["problems"] = problems = []
+            page = context.new_page()
+            page.on("console", lambda m, p=problems: p.append(f"console {m.type}: {m.text}")
+                    if m.type == "error" else None)
+            page.on("pageerror", lambda e, p=problems: p.append(f"uncaught exception: {e}"))
+            page.on("requestfailed", lambda r, p=problems: p.append(
+                f"request failed: {r.url} ({r.failure})"))
+            page.on("response", lambda r, p=problems: p.append(
+                f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+            page.goto(f"{origin}/{name}", wait_until="load")
+            page.wait_for_load_state("networkidle")
+            page.evaluate("document.fonts.ready.then(() => true)")
+            media = page.evaluate(IMAGES_JS)
+            text = page.inner_text("main") if page.locator("main").count() else ""
+            page.screenshot(path=ARTIFACTS / f"{name.replace('/', '-')[:-5]}.png",
+                            full_page=True)
+            results[name] = {"problems": list(problems), "text": text, **media}
+            page.close()
+    finally:
+        context.close()
+    return results
+
+
+# --- in the browser ---------------------------------------------------------------------------
+
+
+def test_every_page_of_the_book_is_opened(visits, book_html):
+    expected = {"book/summary.html", "book/sources.html", "book/glossary.html",
+                "book/data.html", "book/build_info.html", "book/method.html",
+                "notebooks/also_on_this_page.html", "notebooks/summary_charts.html"}
+    assert expected <= set(visits), sorted(expected - set(visits))
+    assert len(list((ARTIFACTS).glob("*.png"))) >= len(visits)
+
+
+def test_no_page_logs_a_console_error_or_fails_a_request(visits):
+    problems = {name: visit["problems"] for name, visit in visits.items() if visit["problems"]}
+    assert not problems, json.dumps(problems, indent=1, ensure_ascii=False)
+
+
+def test_every_image_has_loaded_and_has_alt_text(visits):
+    bad = {name: [i for i in visit["images"] if not (i["loaded"] and i["alt"])]
+           for name, visit in visits.items()}
+    bad = {name: images for name, images in bad.items() if images}
+    assert not bad, json.dumps(bad, indent=1, ensure_ascii=False)
+    charts = [i for visit in visits.values() for i in visit["images"]
+              if i["src"].endswith(".svg") and "/_images/" in i["src"]]
+    assert len(charts) >= 4, "the chapters' charts are published as SVG images"
+
+
+def test_every_visible_inline_svg_is_drawn_and_labelled(visits):
+    bad = {name: [s for s in visit["svgs"] if not s["hidden"]
+                  and not (s["drawn"] and s["label"])]
+           for name, visit in visits.items()}
+    bad = {name: svgs for name, svgs in bad.items() if svgs}
+    assert not bad, json.dumps(bad, indent=1, ensure_ascii=False)
+
+
+def test_the_summary_shows_the_headline_figures_it_glues(visits, real_book_repo):
+    headlines = json.loads((real_book_repo / "_build" / "headline_values.json")
+                           .read_text(encoding="utf-8"))
+    source = (real_book_repo / "book" / "summary.md").read_text(encoding="utf-8")
+    shown = visits["book/summary.html"]["text"]
+    roles = GLUE_ROLE.findall(source)
+    assert len(roles) >= 10, "the summary's figures come from glue"
+    missing = []
+    for notebook, name in roles:
+        by_name = {h["name"]: h for h in headlines[notebook]}
+        entry = by_name[name.removesuffix("_text")]
+        expected = entry["text"] if name.endswith("_text") else str(entry["value"])
+        if expected not in shown:
+            missing.append(f"{notebook}::{name} = {expected!r}")
+    assert not missing, f"not shown on the summary: {missing}"
+    assert "Headline figures" in shown
+
+
+def test_every_source_link_lands_on_an_element_of_the_sources_page(browser, origin, book_html):
+    targets = sorted({href for page in book_pages(book_html)
+                      for href in _links(book_html / page) if "sources.html#" in href})
+    ids = {urldefrag(href).fragment for href in targets}
+    page = browser.new_page()
+    try:
+        page.goto(f"{origin}/book/sources.html", wait_until="load")
+        found = page.evaluate("ids => ids.filter(id => document.getElementById(id))",
+                              sorted(ids))
+        # A reader following one: the clause is scrolled into view and outlined.
+        page.goto(f"{origin}/book/sources.html#yongchuan_vehicles_shipped", wait_until="load")
+        outlined = page.evaluate("""() => {
+            const mark = document.getElementById("yongchuan_vehicles_shipped").closest("mark");
+            const box = mark.getBoundingClientRect();
+            return {visible: box.top >= 0 && box.bottom <= window.innerHeight,
+                    outline: getComputedStyle(mark).outlineStyle};
+        }""")
+        page.screenshot(path=ARTIFACTS / "sources-at-yongchuan_vehicles_shipped.png")
+    finally:
+        page.close()
+    assert sorted(ids - set(found)) == []
+    assert outlined == {"visible": True, "outline": "solid"}
+
+
+# --- without the browser: links in the HTML ---------------------------------------------------
+
+
+class _LinkParser(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if attributes.get("id"):
+            self.ids.add(attributes["id"])
+        if tag == "a" and attributes.get("name"):
+            self.ids.add(attributes["name"])
+        for key in ("href", "src") if tag in ("a", "link", "img", "script") else ():
+            if attributes.get(key):
+                self.links.append(attributes[key])
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(path: Path) -> _LinkParser:
+    parser = _LinkParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def _links(path: Path) -> list[str]:
+    return _parsed(path).links
+
+
+def internal_link_problems(html_dir: Path) -> list[str]:
+    """Every relative href/src of every page must name a file of the book, and its fragment an
+    id in that file."""
+    problems = []
+    for page in book_pages(html_dir) + ["index.html"]:
+        path = html_dir / page
+        for link in _links(path):
+            if urlsplit(link).scheme or link.startswith("//"):
+                continue  # external: checked where a network exists, not here
+            parts = urlsplit(urljoin(page, link))
+            target, fragment = parts.path, parts.fragment
+            target_path = html_dir / unquote(target) if target else path
+            if target_path.is_dir():
+                target_path = target_path / "index.html"
+            if not target_path.resolve().is_relative_to(html_dir) or not target_path.exists():
+                problems.append(f"{page}: {link} -> missing file")
+            elif fragment and target_path.suffix == ".html" and \
+                    unquote(fragment) not in _parsed(target_path).ids:
+                problems.append(f"{page}: {link} -> no id {fragment!r}")
+    return problems
+
+
+def test_every_internal_link_and_anchor_resolves(book_html):
+    problems = internal_link_problems(book_html)
+    assert not problems, "\n".join(problems[:40])
+
+
+def test_the_book_needs_nothing_from_another_host(book_html):
+    """Offline: no page loads a script, style sheet or image from elsewhere."""
+    remote = []
+    for page in book_pages(book_html):
+        text = (book_html / page).read_text(encoding="utf-8")
+        for match in re.finditer(r'<(script|link|img)\b[^>]*\b(?:src|href)="(https?:)?//', text):
+            remote.append(f"{page}: {match.group(0)[:100]}")
+    assert not remote, "\n".join(remote)
+
+
+def test_the_internal_link_check_finds_a_broken_anchor(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "a.html").write_text(
+        '<a href="b.html#here">ok</a> <a href="b.html#gone">x</a> <a href="c.html">y</a>'
+        ' <a href="https://example.org/">external</a>')
+    (tmp_path / "book" / "b.html").write_text('<span id="here"></span>')
+    (tmp_path / "index.html").write_text('<a href="book/a.html">a</a>')
+    problems = internal_link_problems(tmp_path)
+    assert problems == ["book/a.html: b.html#gone -> no id 'gone'",
+                        "book/a.html: c.html -> missing file"]

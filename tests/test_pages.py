@@ -1,0 +1,121 @@
+"""The generated pages: every figure anchored once on its clause, data shown as text (never
+as markup), the provenance box under each chapter's title."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cqbook import data, pages
+
+HOSTILE = '<script>alert(1)</script> {glue:text}`x` | **b** [l](http://x) &amp; "q"'
+
+
+@pytest.fixture(scope="module")
+def sources_text():
+    return pages.sources_page()
+
+
+def test_every_figure_is_anchored_exactly_once_on_the_sources_page(sources_text):
+    ids = re.findall(r'<span class="cq-anchor" id="([^"]+)"></span>', sources_text)
+    figure_ids = set(data.figures()["figure_id"])
+    assert sorted(ids) == sorted(figure_ids)
+
+
+def test_each_anchor_sits_inside_the_highlight_of_its_own_quote(sources_text):
+    figures = data.figures().set_index("figure_id")
+    page = data.source_text()
+    spans = pages.figure_spans(page, figures.reset_index(), data.load_table("articles"))
+    for figure_id, (start, end) in spans.items():
+        assert page[start:end] == figures.loc[figure_id, "quote"]
+
+
+def test_a_figure_repeated_in_a_headline_is_anchored_in_the_sentence():
+    page = data.source_text()
+    spans = pages.figure_spans(page, data.figures(), data.load_table("articles"))
+    start, _ = spans["banan_investment_total"]
+    headline_end = page.index("32个项目集中签约 总投资178亿元") + len("32个项目集中签约 总投资178亿元")
+    assert start > headline_end
+
+
+def test_text_from_the_data_is_escaped_in_the_marked_page():
+    page = f"前言 {HOSTILE}\n\n数字12702辆 后记"
+    html = "\n".join(pages.marked_page(page, {"f_one": (page.index("12702"), page.index("辆") + 1)},
+                                       {"f_one": '<b title="x">'}))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert '<b title="x">' not in html
+    assert '<span class="cq-anchor" id="f_one"></span>12702辆</mark>' in html
+    assert html.count("<p>") == 2  # one paragraph per non-empty line
+
+
+def test_overlapping_quotes_share_one_highlight_and_keep_both_anchors():
+    page = "甲乙丙丁戊"
+    html = pages.marked_page(page, {"a_one": (0, 3), "b_two": (2, 5)}, {})[0]
+    assert html.count("<mark") == 1
+    assert 'id="a_one"' in html and 'id="b_two"' in html
+    assert html.index('id="a_one"') < html.index("甲") < html.index('id="b_two"') < html.index("丙")
+
+
+def test_tables_escape_their_cells():
+    table = pages.html_table(["a"], [[HOSTILE]])
+    assert "<script>" not in table and "{glue:text}" in table  # shown, as text in raw HTML
+    assert "\n\n" not in table  # one HTML block: MyST ends raw HTML at a blank line
+
+
+def test_provenance_box_shows_parameters_as_text_and_says_whether_defaults():
+    state = pages.BookState(commit="abc1234 + uncommitted changes", data_hash="f" * 64)
+    box = pages.provenance_box(pages.NotebookState("x", {"label": HOSTILE}, False), state)
+    assert "<script>" not in box and "&lt;script&gt;" in box
+    assert "not the defaults" in box and "abc1234 + uncommitted changes" in box
+    assert "f" * 64 in box and "\n\n" not in box
+    defaults = pages.provenance_box(pages.NotebookState("x", {}, True), state)
+    assert "the defaults" in defaults and "not the defaults" not in defaults
+
+
+def test_provenance_box_goes_under_the_title_even_when_the_title_cell_goes_on():
+    notebook = {"cells": [
+        {"cell_type": "markdown", "id": "t", "metadata": {}, "source": "# Title\n\n## Overview\nx"},
+        {"cell_type": "code", "id": "p", "metadata": {}, "source": "a = 1", "outputs": [],
+         "execution_count": None}]}
+    cells = pages.add_provenance(notebook, "BOX")["cells"]
+    assert [c["source"] for c in cells[:3]] == ["# Title", "BOX", "## Overview\nx"]
+    assert len({c["id"] for c in cells}) == len(cells)
+
+
+def test_glossary_page_lists_every_term_with_pinyin():
+    text = pages.glossary_page()
+    glossary = data.load_table("glossary")
+    for term in glossary.to_dict("records"):
+        assert pages.esc(term["pinyin"]) in text
+        assert pages.esc(term["term_zh"]) in text
+
+
+def test_data_page_offers_every_resource_for_download_with_its_schema():
+    text = pages.data_page()
+    for name in data.TABLES:
+        assert f"<../data/{name}.csv>`" in text
+    assert "<code>figure_id</code>" in text
+    assert "datapackage.json <../data/datapackage.json>" in text
+
+
+def test_build_info_page_names_commit_hash_versions_and_the_web_font_slot():
+    state = pages.BookState(
+        notebooks={"banan": pages.NotebookState("banan", {"x": 1}, True, 12.34, "executed")},
+        commit="abc1234", data_hash="e" * 64, versions={"pandas": "3.1.1"}, python="3.11.7")
+    text = pages.build_info_page(state)
+    for expected in ("abc1234", "e" * 64, "3.1.1", "12.3", "executed in this build",
+                     pages.WEBFONT_PLACEHOLDER, "../notebooks/banan.html"):
+        assert expected in text
+
+
+def test_commit_description_outside_a_checkout_says_no_git(tmp_path):
+    assert pages.commit_description(tmp_path) == "no git"
+
+
+def test_package_versions_reads_the_pins(tmp_path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# c\npandas==3.1.1  # note\nno-such-package-xyz==1\n")
+    versions = pages.package_versions(requirements)
+    assert versions["no-such-package-xyz"] == "not installed"
+    assert re.fullmatch(r"\d+\.\d+.*", versions["pandas"])
