@@ -245,7 +245,7 @@ class _LinkParser(html.parser.HTMLParser):
                 self.links.append(attributes[key])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parsed(path: Path) -> _LinkParser:
     parser = _LinkParser()
     parser.feed(path.read_text(encoding="utf-8"))

@@ -1,0 +1,75 @@
+"""The "Also on this page" chapter: 2021 values and the implied population follow the growth
+rates and the assumed price change as the chapter says; bad values never start a kernel."""
+
+import pytest
+from chapter_runs import run_headlines
+
+from cqbook import reruns
+from cqbook.params import ParameterError
+
+CHANGED = {"gdp_growth_pct": "10", "price_change_pct": "2", "growth_rounding_pct": "0"}
+
+
+@pytest.fixture(scope="module")
+def default_run():
+    return run_headlines("also_on_this_page", {})
+
+
+@pytest.fixture(scope="module")
+def changed_run():
+    return run_headlines("also_on_this_page", CHANGED)
+
+
+def value(run, name):
+    return run[name]["value"]
+
+
+@pytest.mark.slow
+def test_defaults_derive_2021_and_the_population_from_the_page(default_run):
+    assert value(default_run, "also_wky_strength_index_2021") == pytest.approx(105.04 - 1.52)
+    assert value(default_run, "also_wky_gdp_2021") == pytest.approx(2338.16 / 1.055)
+    assert value(default_run, "also_wky_gdp_per_head_2021") == pytest.approx(63242 / 1.056)
+    assert value(default_run, "also_wky_people_2022") == pytest.approx(2338.16e8 / 63242 / 1e4)
+    assert value(default_run, "also_wky_people_change") == pytest.approx(
+        100 * (1.055 / 1.056 - 1))
+    low, high = (value(default_run, f"also_wky_people_2021_{s}") for s in ("low", "high"))
+    assert low <= value(default_run, "also_wky_people_2021") <= high
+    assert default_run["also_wky_gdp_2021"]["bound"] == "approx"
+    assert [value(default_run, f"also_pilot_{k}") for k in ("markets", "districts", "brands")] \
+        == [3, 5, 7]
+    assert value(default_run, "also_campaigns") == 3
+
+
+@pytest.mark.slow
+def test_growth_and_prices_move_2021_but_prices_cancel_out_of_the_population(default_run,
+                                                                            changed_run):
+    assert value(changed_run, "also_wky_gdp_2021") == pytest.approx(2338.16 / 1.10 / 1.02)
+    assert value(changed_run, "also_wky_gdp_per_head_2021") == pytest.approx(63242 / 1.056 / 1.02)
+    # The price change divides GDP and GDP per head alike: only the growth rates move people.
+    assert value(changed_run, "also_wky_people_2021") == pytest.approx(
+        2338.16e8 / 63242 * 1.056 / 1.10 / 1e4)
+    assert value(changed_run, "also_wky_people_2022") == value(default_run,
+                                                               "also_wky_people_2022")
+    assert value(changed_run, "also_wky_people_change") > 0  # GDP now grew faster per head
+    assert (value(changed_run, "also_wky_people_2021_low")
+            == pytest.approx(value(changed_run, "also_wky_people_2021_high")))
+    assert value(changed_run, "also_wky_strength_index_2021") == value(
+        default_run, "also_wky_strength_index_2021")
+
+
+@pytest.mark.parametrize("name, value, rule", [
+    ("gdp_growth_pct", "-50", "> -50"),
+    ("gdp_per_head_growth_pct", "nan", "NaN"),
+    ("price_change_pct", "25", "<= 20"),
+    ("growth_rounding_pct", "-0.1", ">= 0"),
+    ("population", "3", "unknown|no parameter"),
+])
+def test_bad_parameters_are_refused_before_any_kernel_starts(name, value, rule, monkeypatch):
+    def no_kernel(*args, **kwargs):
+        raise AssertionError("a kernel was started")
+
+    monkeypatch.setattr("cqbook.execution.execute_notebook", no_kernel)
+    with pytest.raises(ParameterError, match=rule):
+        reruns.resolve("also_on_this_page", {name: value}, None)
+    with pytest.raises(ParameterError):
+        reruns.run("also_on_this_page", {name: value})
