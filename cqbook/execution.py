@@ -65,7 +65,7 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any],
                     raise
     except PapermillExecutionError as error:
         raise _failure(source, partial, failures_dir, f"{error.ename}: {error.evalue}") from None
-    except Exception as error:  # a timeout, a dead kernel, a kernel that never started
+    except Exception as error:  # noqa: BLE001 - a timeout, a dead kernel, a kernel that never started
         message = f"{type(error).__name__}: " + (str(error).strip().splitlines() or [""])[0]
         raise _failure(source, partial, failures_dir, message) from None
     notebook = nbformat.read(partial, as_version=4)

@@ -186,7 +186,7 @@ def _parse_rule(text: str, type_name: str, where: str) -> Rule:
 def _check_declared_bounds(parameter: Parameter, where: str) -> None:
     if parameter.element_type in ("int", "float", "date"):
         ops = {r.op for r in parameter.rules}
-        if not ({">=", ">", "in"} & ops and {"<=", "<", "in"} & ops):  # noqa: SIM102
+        if not ({">=", ">", "in"} & ops and {"<=", "<", "in"} & ops):
             raise ParameterError(f"{where}: `{parameter.name}` needs a lower and an upper "
                                  "bound, so that no huge, negative or out-of-range value slips through")
     if parameter.type.startswith("list[") and "len" not in {r.op for r in parameter.rules}:

@@ -14,11 +14,12 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from cqbook import cache, params, results
 from cqbook.paths import BUILD_DIR, NOTEBOOKS_DIR, PARAMS_DIR, REPO_ROOT
@@ -117,8 +118,8 @@ def worker_pool(n_workers: int) -> ProcessPoolExecutor:
     """Workers forked from this process after it imported papermill and nbformat: each
     notebook still runs in its own fresh kernel, but no worker pays those imports again
     (seconds each: nbformat's schema validator compiles a grammar at import)."""
-    import papermill  # noqa: F401
     import nbformat  # noqa: F401
+    import papermill  # noqa: F401
 
     return ProcessPoolExecutor(max_workers=max(1, n_workers),
                                mp_context=multiprocessing.get_context("fork"))

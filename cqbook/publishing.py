@@ -91,7 +91,7 @@ def build_html(stage: Path) -> Path:
     command = _jupyter_book_command() + [
         "build", str(stage), "--path-output", str(output),
         "--warningiserror", "--nitpick", "--keep-going", "--all"]
-    completed = subprocess.run(command, capture_output=True, text=True,
+    completed = subprocess.run(command, capture_output=True, text=True, check=False,
                                env={**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"})
     if completed.returncode != 0:
         raise BookBuildFailure(_summarise_sphinx_output(completed.stdout + completed.stderr))

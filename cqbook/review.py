@@ -26,7 +26,7 @@ class Change:
 
 def _git(*arguments: str) -> str:
     completed = subprocess.run(["git", *arguments], cwd=REPO_ROOT, capture_output=True,
-                               text=True)
+                               text=True, check=False)
     if completed.returncode != 0:
         raise RuntimeError(f"git {' '.join(arguments)}: {completed.stderr.strip()}")
     return completed.stdout

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import cqbook, executed_notebooks
 from test_data_errors import drop_column, edit_cell
 
@@ -230,7 +229,7 @@ def test_run_during_a_build_does_not_disturb_it(fixture_repo):
                              env={**os.environ, "PYTHONPATH": str(fixture_repo)},
                              text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     run = cqbook(fixture_repo, "run", "alpha", "-p", "factor", "4")
-    out, err = build.communicate(timeout=600)
+    _, err = build.communicate(timeout=600)
     assert build.returncode == 0, err
     assert run.returncode == 0, run.stderr
     headlines = json.loads((fixture_repo / "_build" / "headline_values.json").read_text())

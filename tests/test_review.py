@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import change_vehicles_shipped, cqbook, git_commit_all
 
 pytestmark = pytest.mark.slow
