@@ -225,6 +225,45 @@ def test_every_source_link_lands_on_an_element_of_the_sources_page(browser, orig
     assert outlined == {"visible": True, "outline": "solid"}
 
 
+def test_the_book_reads_offline_from_the_file_system(browser, book_html):
+    """Opened as files (`_build/html/index.html`, no server, no network): the redirect to the
+    summary works and no page logs an error or fails a request."""
+    problems: dict[str, list[str]] = {}
+    context = browser.new_context()
+
+    def offline_only(route):
+        if urlsplit(route.request.url).scheme in ("file", "data", "blob", "about"):
+            route.continue_()
+        else:
+            problems.setdefault("blocked", []).append(route.request.url)
+            route.abort()
+
+    context.route("**/*", offline_only)
+    try:
+        page = context.new_page()
+        page.goto((book_html / "index.html").as_uri(), wait_until="load")
+        page.wait_for_url("**/book/summary.html")
+        page.close()
+        for name in book_pages(book_html):
+            found: list[str] = []
+            page = context.new_page()
+            page.on("console", lambda m, f=found: f.append(f"console: {m.text}")
+                    if m.type == "error" else None)
+            page.on("pageerror", lambda e, f=found: f.append(f"exception: {e}"))
+            page.on("requestfailed", lambda r, f=found: f.append(f"failed: {r.url}"))
+            page.goto((book_html / name).as_uri(), wait_until="load")
+            broken = page.evaluate(
+                "() => [...document.images].filter(i => !(i.complete && i.naturalWidth))"
+                ".map(i => i.src)")
+            found += [f"image not loaded: {src}" for src in broken]
+            if found:
+                problems[name] = found
+            page.close()
+    finally:
+        context.close()
+    assert not problems, json.dumps(problems, indent=1, ensure_ascii=False)
+
+
 # --- without the browser: links in the HTML ---------------------------------------------------
 
 
