@@ -43,11 +43,12 @@ def cqbook(repo: Path, *arguments: str, timeout: int = 600) -> subprocess.Comple
     """Run the real command line in `repo` (its own copy of the package comes first)."""
     environment = {**os.environ, "PYTHONPATH": str(repo)}
     return subprocess.run([sys.executable, "-m", "cqbook", *arguments], cwd=repo,
-                          capture_output=True, text=True, timeout=timeout, env=environment)
+                          capture_output=True, text=True, timeout=timeout, env=environment,
+                          check=False)
 
 
 def executed_notebooks(output: str) -> set[str]:
-    return set(re.findall(r"^\s+(\S+)\s+executed\s", output, flags=re.M))
+    return set(re.findall(r"^\s+(\S+)\s+executed\s", output, flags=re.MULTILINE))
 
 
 @pytest.fixture(scope="session")
