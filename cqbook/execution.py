@@ -45,6 +45,8 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any],
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from cqbook.engine import engine_name
+
     started = time.perf_counter()
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.stem}.{os.getpid()}.partial.ipynb")
@@ -53,7 +55,8 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any],
             try:
                 papermill.execute_notebook(
                     str(source), str(partial), parameters=parameters,
-                    kernel_name=KERNEL_NAME, progress_bar=False, log_output=False,
+                    kernel_name=KERNEL_NAME, engine_name=engine_name(),
+                    progress_bar=False, log_output=False,
                     cwd=str(source.parent), execution_timeout=timeout, record_timing=False,
                     # Saved as each cell starts, so that a hang or a dead kernel still
                     # leaves a notebook showing which cell was running.

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,12 +115,15 @@ def check_data() -> None:
 
 
 def worker_pool(n_workers: int) -> ProcessPoolExecutor:
-    """Workers forked from this process after it imported papermill and nbformat: each
-    notebook still runs in its own fresh kernel, but no worker pays those imports again
-    (seconds each: nbformat's schema validator compiles a grammar at import)."""
-    import nbformat  # noqa: F401
-    import papermill  # noqa: F401
+    """Workers forked from this process after it imported papermill, nbformat and what the
+    kernels import (cqbook.engine.preload): each notebook still runs in its own fresh kernel,
+    but no worker or kernel pays those imports again."""
+    from cqbook import engine
 
+    import papermill  # noqa: F401
+    import nbformat  # noqa: F401
+
+    engine.preload()
     return ProcessPoolExecutor(max_workers=max(1, n_workers),
                                mp_context=multiprocessing.get_context("fork"))
 
@@ -135,21 +138,34 @@ def _execute_job(job: NotebookJob, output: Path) -> tuple[str, float]:
 
 def execute_jobs(jobs: list[NotebookJob], n_workers: int,
                  on_done: Callable[[str, str, float], None]) -> list[Exception]:
-    """Execute in worker processes; report each as it ends; return the failures."""
+    """Execute each notebook in its own process forked from this one (after the imports
+    every notebook needs, see cqbook.engine); report each as it ends; return the
+    failures."""
     failures: list[Exception] = []
     if not jobs:
         return failures
-    with worker_pool(min(n_workers, len(jobs))) as pool:
-        started = time.perf_counter()
-        futures = {pool.submit(_execute_job, job, job.output): job for job in jobs}
-        for future in as_completed(futures):
-            job = futures[future]
-            try:
-                _, seconds = future.result()
-                on_done(job.name, "executed", seconds)
-            except Exception as error:  # noqa: BLE001 - reported, then the build stops
-                failures.append(error)
+    from cqbook import engine
+    from cqbook.progress import Progress
+
+    import papermill  # noqa: F401
+    import nbformat  # noqa: F401
+
+    engine.preload()
+    progress = Progress(len(jobs), "notebooks")
+    started = time.perf_counter()
+
+    def finished(index: int, ok: bool, value: Any) -> None:
+        job = jobs[index]
+        with progress.printing():
+            if ok:
+                on_done(job.name, "executed", value[1])
+            else:  # reported, then the build stops
+                failures.append(value)
                 on_done(job.name, "FAILED", time.perf_counter() - started)
+        progress.advance()
+
+    engine.fork_map(_execute_job, [(job, job.output) for job in jobs],
+                    min(n_workers, len(jobs)), finished)
     return failures
 
 

@@ -199,22 +199,33 @@ def _cell(value: Any) -> Any:
 
 
 def _map(function, argument_tuples, jobs, scheduler, progress) -> list:
-    """Run `function` over the arguments: local processes, or a Dask cluster if given."""
+    """Run `function` over the arguments, results in order: each in its own process forked
+    from this one (cqbook.engine.fork_map), or on a Dask cluster if a scheduler is given."""
     if scheduler:
-        from distributed import Client, as_completed
-
-        with Client(scheduler) as client:
-            futures = [client.submit(function, *args, pure=False) for args in argument_tuples]
-            for _ in as_completed(futures):
-                progress.advance()
-            return client.gather(futures)
+        return _map_on_dask(function, argument_tuples, scheduler, progress)
     import os
-    from concurrent.futures import as_completed as done_in_order
 
-    from cqbook.pipeline import worker_pool
+    import nbformat  # noqa: F401
+    import papermill  # noqa: F401
 
-    with worker_pool(jobs or os.cpu_count() or 1) as pool:
-        futures = [pool.submit(function, *args) for args in argument_tuples]
-        for _ in done_in_order(futures):
+    from cqbook import engine
+
+    engine.preload()
+    outcomes = engine.fork_map(function, list(argument_tuples), jobs or os.cpu_count() or 1,
+                               lambda index, ok, value: progress.advance())
+    for ok, value in outcomes:
+        if not ok:
+            raise value
+    return [value for _, value in outcomes]
+
+
+def _map_on_dask(function, argument_tuples, scheduler, progress) -> list:
+    """One task per run on the cluster at `scheduler` (an address, or a Client's
+    scheduler). Each worker runs the notebook in a real kernel it starts itself."""
+    from distributed import Client, as_completed
+
+    with Client(scheduler) as client:
+        futures = [client.submit(function, *args, pure=False) for args in argument_tuples]
+        for _ in as_completed(futures):
             progress.advance()
-        return [future.result() for future in futures]
+        return client.gather(futures)
