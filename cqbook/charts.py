@@ -68,6 +68,25 @@ def _set_inline_output() -> None:
     from matplotlib_inline.backend_inline import set_matplotlib_formats
 
     set_matplotlib_formats("svg", bbox_inches="tight", metadata={"Date": None})
+    _stable_table_ids(get_ipython())
+
+
+def _stable_table_ids(shell) -> None:
+    """pandas gives every styled table a random id (`T_6434a`) and a plain-text form holding
+    its memory address, so an unchanged table would differ run to run; number the tables in
+    display order and show their data as plain text instead."""
+    from itertools import count
+
+    from pandas.io.formats.style import Styler
+
+    numbers = count(1)
+
+    def stable_html(styler: Styler) -> str:
+        return styler.set_uuid(f"table{next(numbers)}")._repr_html_()
+
+    shell.display_formatter.formatters["text/html"].for_type(Styler, stable_html)
+    shell.display_formatter.formatters["text/plain"].for_type(
+        Styler, lambda styler, printer, cycle: printer.text(styler.data.to_string()))
 
 
 def source_line(fig, text: str) -> None:

@@ -375,6 +375,23 @@ def data_page(data_dir: Path = DATA_DIR, link_prefix: str = "../data/") -> str:
 # --- build information -------------------------------------------------------------------------
 
 
+def fill_webfont_stats(html_dir: Path, stats: dict) -> None:
+    """Put the web font's numbers into the built build-information page: they are known only
+    after Sphinx wrote the pages the font is subset to (the text added is ASCII, so the
+    subset stays complete)."""
+    page = Path(html_dir) / "book" / "build_info.html"
+    if not page.exists():  # a book whose table of contents has no build-information page
+        return
+    text = page.read_text(encoding="utf-8")
+    if WEBFONT_PLACEHOLDER not in text:
+        raise RuntimeError(f"{page}: the web-font placeholder is missing")
+    filled = (f'<span id="webfont-stats">{esc(stats["family"])}, '
+              f'{stats["characters"]:,} characters, {stats["glyphs"]:,} glyphs, '
+              f'{stats["bytes"] / 1024:,.0f} KiB '
+              f'(<a href="../{esc(stats["licence_file"])}">licence</a>)</span>')
+    page.write_text(text.replace(WEBFONT_PLACEHOLDER, filled), encoding="utf-8")
+
+
 def build_info_page(state: BookState) -> str:
     rows = []
     for name, notebook in sorted(state.notebooks.items()):

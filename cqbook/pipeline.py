@@ -233,7 +233,8 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
             except publishing.BookBuildFailure as error:
                 raise BuildError(f"Sphinx refused the book; the published book is unchanged.\n"
                                  f"{error}") from None
-            webfont.embed_cjk_font(html, CACHE_DIR / "webfont", log)
+            pages.fill_webfont_stats(html, webfont.embed_cjk_font(html, CACHE_DIR / "webfont",
+                                                                 log))
             write_build_state(html, jobs, entries, book_key, state)
             publishing.publish(html)
             cache.write_json_atomic(PUBLISHED_STATE, {"book_key": book_key})

@@ -134,6 +134,9 @@ def fill_glue_roles(notebook) -> None:
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             cell.source = GLUE_ROLE.sub(paste, cell.source)
+        else:  # glue records are data for the book, not something a page can show
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not all(k.startswith(GLUE_PREFIX) for k in o.get("data", {"": 0}))]
 
 
 # ---------------------------------------------------------------- sweeps

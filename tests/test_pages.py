@@ -119,3 +119,18 @@ def test_package_versions_reads_the_pins(tmp_path):
     versions = pages.package_versions(requirements)
     assert versions["no-such-package-xyz"] == "not installed"
     assert re.fullmatch(r"\d+\.\d+.*", versions["pandas"])
+
+
+def test_webfont_numbers_replace_the_placeholder_on_the_built_page(tmp_path):
+    from cqbook.pages import WEBFONT_PLACEHOLDER, fill_webfont_stats
+
+    page = tmp_path / "book" / "build_info.html"
+    page.parent.mkdir()
+    page.write_text(f"<p>Chinese web font: {WEBFONT_PLACEHOLDER}</p>", encoding="utf-8")
+    fill_webfont_stats(tmp_path, {"family": "Noto Sans CJK SC Subset", "characters": 777,
+                                  "glyphs": 778, "bytes": 113_664,
+                                  "licence_file": "_static/fonts/LICENSE-NotoSansCJK.txt"})
+    text = page.read_text(encoding="utf-8")
+    assert "777 characters, 778 glyphs, 111 KiB" in text
+    assert 'href="../_static/fonts/LICENSE-NotoSansCJK.txt"' in text
+    assert WEBFONT_PLACEHOLDER not in text
