@@ -1,44 +1,151 @@
-"""Running a chapter notebook with parameters for a test, and reading its headline values.
+"""What the chapter tests share: running a chapter notebook with parameters, reading what the
+run wrote (headline values, glued texts, charts), and checking that bad parameters are refused
+before any kernel starts.
 
-`reruns.run` prints its output folder relative to the repository, so the throwaway folder
-lives under the (git-ignored) runs/ folder and is removed afterwards.
+`reruns.run` writes into any folder, inside the repository or not, so the tests run into
+pytest's temporary folders (`tmp_path_factory`), never into runs/.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from pathlib import Path
 
-from cqbook import reruns
+import nbformat
+import pytest
+
+from cqbook import data, reruns
+from cqbook.params import ParameterError
+from cqbook.paths import NOTEBOOKS_DIR
+from cqbook.sources import source_href
+
+# ---------------------------------------------------------------- running a chapter
 
 
-def run_headlines(notebook: str, values: dict[str, str]) -> dict[str, dict]:
-    """Execute `notebook` with `values`; its headline values by name."""
-    reruns.RUNS_DIR.mkdir(parents=True, exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix=f"test-{notebook}-", dir=reruns.RUNS_DIR))
-    try:
-        folder = reruns.run(notebook, values, output_root=root)
-        entries = json.loads((folder / "headline_values.json").read_text(encoding="utf-8"))
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+def run_variants(notebook: str, variants: dict[str, dict[str, str]],
+                 root: Path) -> dict[str, Path]:
+    """Execute `notebook` once per variant (a name and its parameter values) into `root`;
+    the output folder of each run by variant name."""
+    return {key: reruns.run(notebook, values, output_root=root)
+            for key, values in variants.items()}
+
+
+def runs_fixture(notebook: str, variants: dict[str, dict[str, str]]):
+    """A module-scoped fixture `runs`: the run folders of `run_variants`, in a temporary
+    folder of pytest. In a test module: `runs = runs_fixture("banan", {"default": {}})`."""
+
+    @pytest.fixture(scope="module")
+    def runs(tmp_path_factory) -> dict[str, Path]:
+        return run_variants(notebook, variants, tmp_path_factory.mktemp(notebook))
+
+    return runs
+
+
+def headlines_fixture(variant: str):
+    """A module-scoped fixture `<variant>_run`: the headline values of that run of `runs`.
+    In a test module: `default_run = headlines_fixture("default")`."""
+
+    @pytest.fixture(scope="module", name=f"{variant}_run")
+    def run(runs: dict[str, Path]) -> dict[str, dict]:
+        return headlines(runs[variant])
+
+    return run
+
+
+def run_headlines(notebook: str, values: dict[str, str],
+                  root: Path | None = None) -> dict[str, dict]:
+    """Execute `notebook` with `values` into `root` (a throwaway folder when None); its
+    headline values by name."""
+    if root is not None:
+        return headlines(reruns.run(notebook, values, output_root=root))
+    with tempfile.TemporaryDirectory(prefix=f"test-{notebook}-") as folder:
+        return headlines(reruns.run(notebook, values, output_root=Path(folder)))
+
+
+# ---------------------------------------------------------------- reading a run's folder
+
+
+def headlines(folder: Path) -> dict[str, dict]:
+    """The headline values a run recorded, by name."""
+    entries = json.loads((folder / "headline_values.json").read_text(encoding="utf-8"))
     return {entry["name"]: entry for entry in entries}
 
 
-def assert_refused_before_kernel(notebook: str, name: str, value: str, rule: str,
-                                 monkeypatch) -> None:
-    """`name` = `value` is refused with a ParameterError matching `rule`, by resolve and by
-    run, and no kernel is ever started."""
-    import pytest
+def executed(folder: Path):
+    """The executed notebook of a run (the one .ipynb of its folder)."""
+    notebooks = sorted(folder.glob("*.ipynb"))
+    assert len(notebooks) == 1, f"{folder}: expected one executed notebook, found {notebooks}"
+    return nbformat.read(notebooks[0], as_version=4)
 
-    from cqbook.params import ParameterError
+
+def _outputs(notebook):
+    return [output for cell in notebook.cells if cell.cell_type == "code"
+            for output in cell.get("outputs", [])]
+
+
+def glued_texts(folder: Path) -> dict[str, str]:
+    """Every value the executed notebook glued for the prose, as the page will print it."""
+    texts = {}
+    for output in _outputs(executed(folder)):
+        name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+        plain = [v for k, v in output.get("data", {}).items() if k.endswith("text/plain")]
+        if name and plain:
+            texts[name] = plain[0].strip("'\"")
+    return texts
+
+
+def chart_outputs(folder: Path) -> list[str]:
+    """The SVG of every chart of the executed notebook, in the order of the page."""
+    return [output["data"]["image/svg+xml"] for output in _outputs(executed(folder))
+            if "image/svg+xml" in output.get("data", {})]
+
+
+def html_outputs(folder: Path) -> list[str]:
+    """The HTML of every rich output (tables) of the executed notebook."""
+    return ["".join(output["data"]["text/html"]) for output in _outputs(executed(folder))
+            if "text/html" in output.get("data", {})]
+
+
+def assert_sources_linked(folder: Path, figure_ids) -> None:
+    """Every one of `figure_ids` has a link to its sentence on the sources page, in the tables
+    of the executed notebook (the hrefs `cqbook.sources.source_link` writes from a chapter)."""
+    tables = "".join(html_outputs(folder))
+    missing = [f for f in figure_ids if f'href="{source_href(f)}"' not in tables]
+    assert not missing, f"no link to the sources page for {missing}"
+
+
+def article_figure_ids(article_id: str) -> list[str]:
+    figures = data.figures()
+    return sorted(figures.loc[figures["article_id"] == article_id, "figure_id"])
+
+
+# ---------------------------------------------------------------- before any kernel
+
+
+def assert_stored_without_outputs(notebook: str) -> None:
+    stored = nbformat.read(NOTEBOOKS_DIR / f"{notebook}.ipynb", as_version=4)
+    code = [cell for cell in stored.cells if cell.cell_type == "code"]
+    assert all(not cell.outputs and cell.execution_count is None for cell in code)
+
+
+def assert_values_refused_before_kernel(notebook: str, values: dict[str, str], rule: str,
+                                        monkeypatch) -> ParameterError:
+    """`values` are refused with a ParameterError matching `rule`, by resolve and by run, and
+    no kernel is ever started; the error of resolve, for closer checks."""
 
     def no_kernel(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
     monkeypatch.setattr("cqbook.execution.execute_notebook", no_kernel)
+    with pytest.raises(ParameterError, match=rule) as refused:
+        reruns.resolve(notebook, values, None)
     with pytest.raises(ParameterError, match=rule):
-        reruns.resolve(notebook, {name: value}, None)
-    with pytest.raises(ParameterError, match=rule):
-        reruns.run(notebook, {name: value})
+        reruns.run(notebook, values)
+    return refused.value
+
+
+def assert_refused_before_kernel(notebook: str, name: str, value: str, rule: str,
+                                 monkeypatch) -> ParameterError:
+    """`name` = `value` is refused as `assert_values_refused_before_kernel` says."""
+    return assert_values_refused_before_kernel(notebook, {name: value}, rule, monkeypatch)

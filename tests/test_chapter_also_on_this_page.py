@@ -2,10 +2,7 @@
 rates and the assumed price change as the chapter says; bad values never start a kernel."""
 
 import pytest
-from chapter_runs import run_headlines
-
-from cqbook import reruns
-from cqbook.params import ParameterError
+from chapter_runs import assert_refused_before_kernel, run_headlines
 
 CHANGED = {"gdp_growth_pct": "10", "price_change_pct": "2", "growth_rounding_pct": "0"}
 
@@ -65,11 +62,4 @@ def test_growth_and_prices_move_2021_but_prices_cancel_out_of_the_population(def
     ("population", "3", "unknown|no parameter"),
 ])
 def test_bad_parameters_are_refused_before_any_kernel_starts(name, value, rule, monkeypatch):
-    def no_kernel(*args, **kwargs):
-        raise AssertionError("a kernel was started")
-
-    monkeypatch.setattr("cqbook.execution.execute_notebook", no_kernel)
-    with pytest.raises(ParameterError, match=rule):
-        reruns.resolve("also_on_this_page", {name: value}, None)
-    with pytest.raises(ParameterError):
-        reruns.run("also_on_this_page", {name: value})
+    assert_refused_before_kernel("also_on_this_page", name, value, rule, monkeypatch)

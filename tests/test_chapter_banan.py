@@ -1,21 +1,21 @@
 """The Banan chapter: its headline values follow its parameters, bad parameters never start a
 kernel."""
 
+import chapter_runs as chapter
 import pytest
-from chapter_runs import assert_refused_before_kernel, run_headlines
 
 CHANGED = {"large_threshold_yi": "10", "projects_compared": "zizhike_radar,heshun_centre",
            "show_benchmark": "true", "benchmark_wan_cny_per_mu": "2500"}
 
 
-@pytest.fixture(scope="module")
-def default_run():
-    return run_headlines("banan", {})
+runs = chapter.runs_fixture("banan", {"default": {}, "changed": CHANGED})
+default_run = chapter.headlines_fixture("default")
+changed_run = chapter.headlines_fixture("changed")
 
 
-@pytest.fixture(scope="module")
-def changed_run():
-    return run_headlines("banan", CHANGED)
+@pytest.mark.slow
+def test_every_figure_of_the_article_links_to_its_sentence_on_the_sources_page(runs):
+    chapter.assert_sources_linked(runs["default"], chapter.article_figure_ids("banan_q3_signings"))
 
 
 @pytest.mark.slow
@@ -69,4 +69,4 @@ def test_the_benchmark_counts_only_what_the_bounds_decide(changed_run):
     ("show_benchmark", "yes", "true or false"),
 ])
 def test_bad_parameters_are_refused_before_any_kernel_starts(name, value, rule, monkeypatch):
-    assert_refused_before_kernel("banan", name, value, rule, monkeypatch)
+    chapter.assert_refused_before_kernel("banan", name, value, rule, monkeypatch)

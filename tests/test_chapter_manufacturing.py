@@ -1,21 +1,21 @@
 """The manufacturing chapter: its headline values follow its parameters, bad parameters never
 start a kernel."""
 
+import chapter_runs as chapter
 import pytest
-from chapter_runs import assert_refused_before_kernel, run_headlines
 
 CHANGED = {"themes": "亩均论英雄,西部陆海新通道", "top_terms": "3",
            "use_policy_dictionary": "false", "extra_terms": "一号工程"}
 
 
-@pytest.fixture(scope="module")
-def default_run():
-    return run_headlines("manufacturing", {})
+runs = chapter.runs_fixture("manufacturing", {"default": {}, "changed": CHANGED})
+default_run = chapter.headlines_fixture("default")
+changed_run = chapter.headlines_fixture("changed")
 
 
-@pytest.fixture(scope="module")
-def changed_run():
-    return run_headlines("manufacturing", CHANGED)
+@pytest.mark.slow
+def test_every_figure_of_the_article_links_to_its_sentence_on_the_sources_page(runs):
+    chapter.assert_sources_linked(runs["default"], chapter.article_figure_ids("manufacturing_strategy"))
 
 
 @pytest.mark.slow
@@ -60,4 +60,4 @@ def test_without_the_policy_dictionary_only_the_extra_terms_count(default_run, c
     ("top_term", "3", "unknown parameter"),
 ])
 def test_bad_parameters_are_refused_before_any_kernel_starts(name, value, rule, monkeypatch):
-    assert_refused_before_kernel("manufacturing", name, value, rule, monkeypatch)
+    chapter.assert_refused_before_kernel("manufacturing", name, value, rule, monkeypatch)

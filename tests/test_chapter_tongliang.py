@@ -3,45 +3,14 @@ the headline values follow the parameters, and a broken bound never reaches a ke
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
-from pathlib import Path
-
-import nbformat
+import chapter_runs as chapter
 import pytest
 
 from cqbook import data, reruns
-from cqbook.params import ParameterError
-from cqbook.paths import NOTEBOOKS_DIR
 
 NOTEBOOK = "tongliang"
-
-
-def headlines(folder) -> dict[str, dict]:
-    entries = json.loads((folder / "headline_values.json").read_text(encoding="utf-8"))
-    return {entry["name"]: entry for entry in entries}
-
-
-def executed(folder):
-    return nbformat.read(folder / f"{NOTEBOOK}.ipynb", as_version=4)
-
-
-def glued_texts(folder) -> dict[str, str]:
-    texts = {}
-    for cell in executed(folder).cells:
-        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            plain = [v for k, v in output.get("data", {}).items() if k.endswith("text/plain")]
-            if name and plain:
-                texts[name] = plain[0].strip("'\"")
-    return texts
-
-
-def chart_outputs(folder) -> list[str]:
-    return [output["data"]["image/svg+xml"] for cell in executed(folder).cells
-            if cell.cell_type == "code" for output in cell.get("outputs", [])
-            if "image/svg+xml" in output.get("data", {})]
+PAGE_FIGURES = ["tongliang_investment_total", "tongliang_projects_signed",
+                "tongliang_vehicle_parts_investment", "tongliang_vehicle_parts_projects"]
 
 
 # ---------------------------------------------------------------- before any kernel
@@ -75,36 +44,27 @@ def test_assumed_value_is_held_between_the_bound_and_the_total():
     ({"vehicle_parts_projects": "27"}, "vehicle_parts_projects.*27.*projects_signed"),
     ({"projects_signed": "3"}, "projects_signed"),  # fewer than the vehicle-parts group
 ])
-def test_a_broken_bound_is_refused_before_kernel_start(values, message):
-    with pytest.raises(ParameterError, match=message):
-        reruns.resolve(NOTEBOOK, values, None)
+def test_a_broken_bound_is_refused_before_kernel_start(values, message, monkeypatch):
+    chapter.assert_values_refused_before_kernel(NOTEBOOK, values, message, monkeypatch)
 
 
 def test_notebook_is_stored_without_outputs():
-    notebook = nbformat.read(NOTEBOOKS_DIR / f"{NOTEBOOK}.ipynb", as_version=4)
-    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert all(not cell.outputs and cell.execution_count is None for cell in code)
+    chapter.assert_stored_without_outputs(NOTEBOOK)
 
 
 # ---------------------------------------------------------------- running the chapter
 
 
-@pytest.fixture(scope="module")
-def runs():
-    # Below runs/ (ignored by git): `run` prints its folder relative to the repository.
-    reruns.RUNS_DIR.mkdir(exist_ok=True)
-    root = Path(tempfile.mkdtemp(prefix="test-tongliang-", dir=reruns.RUNS_DIR))
-    yield {
-        "default": reruns.run(NOTEBOOK, {}, output_root=root),
-        "assumed": reruns.run(NOTEBOOK, {"vehicle_parts_assumed_yi": "100"}, output_root=root),
-        "doubled": reruns.run(NOTEBOOK, {"investment_total_yi": "412"}, output_root=root),
-    }
-    shutil.rmtree(root)
+runs = chapter.runs_fixture(NOTEBOOK, {
+    "default": {},
+    "assumed": {"vehicle_parts_assumed_yi": "100"},
+    "doubled": {"investment_total_yi": "412"},
+})
 
 
 @pytest.mark.slow
 def test_default_run_keeps_the_bound_a_bound(runs):
-    entries = headlines(runs["default"])
+    entries = chapter.headlines(runs["default"])
     values = {name: entry["value"] for name, entry in entries.items()}
     assert values["tongliang_investment_per_project"] == pytest.approx(206 / 27)
     assert values["tongliang_vehicle_parts_project_share"] == pytest.approx(400 / 27)
@@ -120,32 +80,37 @@ def test_default_run_keeps_the_bound_a_bound(runs):
 
 @pytest.mark.slow
 def test_a_larger_assumed_value_lowers_only_the_assumed_average(runs):
-    default, assumed = headlines(runs["default"]), headlines(runs["assumed"])
+    default, assumed = chapter.headlines(runs["default"]), chapter.headlines(runs["assumed"])
     assert assumed["tongliang_other_average_assumed"]["value"] == pytest.approx(106 / 23)
     for name in ("tongliang_other_average", "tongliang_vehicle_parts_investment_share",
                  "tongliang_investment_per_project"):
         assert assumed[name]["value"] == pytest.approx(default[name]["value"]), name
-    assert "assumed at 100 亿元" in glued_texts(runs["assumed"])["tongliang_run_note"]
+    assert "assumed at 100 亿元" in chapter.glued_texts(runs["assumed"])["tongliang_run_note"]
 
 
 @pytest.mark.slow
 def test_doubling_the_total_doubles_the_average_and_halves_the_bounded_share(runs):
-    default, doubled = headlines(runs["default"]), headlines(runs["doubled"])
+    default, doubled = chapter.headlines(runs["default"]), chapter.headlines(runs["doubled"])
     assert doubled["tongliang_investment_per_project"]["value"] == pytest.approx(
         2 * default["tongliang_investment_per_project"]["value"])
     assert doubled["tongliang_vehicle_parts_investment_share"]["value"] == pytest.approx(
         default["tongliang_vehicle_parts_investment_share"]["value"] / 2)
     assert doubled["tongliang_other_average"]["value"] == pytest.approx((412 - 50) / 23)
-    texts = glued_texts(runs["doubled"])
+    texts = chapter.glued_texts(runs["doubled"])
     assert "investment_total_yi = 412 (page: 206)" in texts["tongliang_run_note"]
     assert texts["tongliang_total_text"] == "412 亿元 (CNY 41.2 bn)"
 
 
 @pytest.mark.slow
 def test_charts_follow_the_parameters(runs):
-    default_charts = chart_outputs(runs["default"])
+    default_charts = chapter.chart_outputs(runs["default"])
     assert len(default_charts) == 3
-    assumed_charts = chart_outputs(runs["assumed"])
+    assumed_charts = chapter.chart_outputs(runs["assumed"])
     assert assumed_charts[1] != default_charts[1]  # the sensitivity chart marks the assumption
     assert assumed_charts[2] == default_charts[2]  # the value chain does not depend on it
-    assert chart_outputs(runs["doubled"])[0] != default_charts[0]  # the money share halves
+    assert chapter.chart_outputs(runs["doubled"])[0] != default_charts[0]  # the money share halves
+
+
+@pytest.mark.slow
+def test_every_page_figure_links_to_its_sentence_on_the_sources_page(runs):
+    chapter.assert_sources_linked(runs["default"], PAGE_FIGURES)
