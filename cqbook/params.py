@@ -321,6 +321,21 @@ def validate(declaration: Declaration, overrides: dict[str, Any],
 # ---------------------------------------------------------------- parameter files
 
 
+class _StrictTextLoader(yaml.BaseLoader):
+    """Every scalar as text, and a key given twice refused: YAML would silently keep the
+    last one, and the reader of the file would believe the first."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"`{key}` is given twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_parameter_file(path: Path) -> dict[str, Any]:
     """Read a YAML mapping with every scalar kept as text (see the module docstring)."""
     try:
@@ -330,7 +345,7 @@ def read_parameter_file(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError as error:
         raise ParameterError(f"{path}: not UTF-8 text (byte {error.start})") from None
     try:
-        content = yaml.load(text, Loader=yaml.BaseLoader)
+        content = yaml.load(text, Loader=_StrictTextLoader)
     except yaml.YAMLError as error:
         raise ParameterError(f"{path}: malformed YAML: {error}") from None
     if content is None or content == "":

@@ -129,7 +129,9 @@ def test_yaml_file_keeps_scalars_as_text(tmp_path, declaration):
 
 @pytest.mark.parametrize("content, problem", [
     (b"", "empty"), (b"a: [1, 2\n", "malformed YAML"), (b"\xff\xfe\x00", "not UTF-8"),
-    (b"- a\n- b\n", "expected a mapping")])
+    (b"- a\n- b\n", "expected a mapping"),
+    (b"a: 1\nb: 2\na: 3\n", "`a` is given twice"),
+    (b"nb:\n  x: 1\n  x: 2\n", "`x` is given twice")])
 def test_bad_parameter_files_are_refused(tmp_path, content, problem):
     path = tmp_path / "p.yml"
     path.write_bytes(content)
