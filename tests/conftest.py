@@ -99,3 +99,23 @@ def change_vehicles_shipped(repo: Path, old: str = "12702", new: str = "13702") 
                  *(repo / "data" / "raw").glob("*.yml")]:
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace(old, new).replace(old_hash, new_hash), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright (its own browser download does not work here).
+    Missing, it fails the run in CI and skips elsewhere."""
+    from browsing import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        message = (f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y "
+                   "chromium`; .ci/run does) or set CHROMIUM to its path")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

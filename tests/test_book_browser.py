@@ -16,24 +16,18 @@ from __future__ import annotations
 
 import functools
 import html.parser
-import http.server
 import json
-import os
 import re
-import threading
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import pytest
+from browsing import LOCAL_HOSTS, serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = REPO / "test-artifacts" / "book"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 SKIPPED_PAGES = {"genindex.html", "search.html"}
 GLUE_ROLE = re.compile(r"\{glue:text\}`/notebooks/(\w+)\.ipynb::(\w+):s`")
 
@@ -57,11 +51,6 @@ IMAGES_JS = """() => {
 # --- the built book, served -------------------------------------------------------------------
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *_args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def book_html(real_book_repo) -> Path:
     return (real_book_repo / "_build" / "html").resolve()
@@ -69,11 +58,8 @@ def book_html(real_book_repo) -> Path:
 
 @pytest.fixture(scope="module")
 def origin(book_html):
-    handler = functools.partial(_QuietHandler, directory=str(book_html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serve(book_html) as address:
+        yield address
 
 
 def book_pages(html_dir: Path) -> list[str]:
@@ -88,23 +74,6 @@ def book_pages(html_dir: Path) -> list[str]:
             continue  # index.html: a redirect to the summary, which is opened itself
         pages.append(relative)
     return pages
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        message = (f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y "
-                   "chromium`; .ci/run does) or set CHROMIUM to its path")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                              args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,27 +11,20 @@ to `test-artifacts/webfont/`.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from browsing import LOCAL_HOSTS, serve
 
 from cqbook import webfont
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = REPO / "test-artifacts" / "webfont"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 FONT_URL_PATH = f"/_static/fonts/{webfont.SUBSET_FILE}"
 
 CJK_CLASS = "[" + "".join(
@@ -70,35 +63,6 @@ PROBE_JS = """([cjkClass, family, fontPath]) => {
 }"""
 
 
-def _serve(folder: Path):
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *_args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        message = (f"{CHROMIUM} not found: install Debian's chromium (`apt-get install -y "
-                   "chromium`; .ci/run does) or set CHROMIUM to its path")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        print(f"browser: {CHROMIUM} {launched.version}")
-        yield launched
-        launched.close()
-
-
 def system_cjk_fonts() -> str:
     """What fontconfig would give Chromium for Chinese; empty on our machines."""
     fc_list = shutil.which("fc-list")
@@ -118,8 +82,6 @@ def test_this_machine_has_no_system_cjk_font_so_the_book_must_bring_its_own():
 
 def check_book(browser, html_dir: Path, label: str) -> dict[str, dict]:
     """Open every page; assert the CJK font on each page with CJK text; return the probes."""
-    server = _serve(html_dir)
-    origin = f"http://127.0.0.1:{server.server_address[1]}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     blocked: list[str] = []
 
@@ -133,7 +95,7 @@ def check_book(browser, html_dir: Path, label: str) -> dict[str, dict]:
 
     results = {}
     context = browser.new_context(viewport={"width": 1200, "height": 900})
-    try:
+    with serve(html_dir) as origin:
         context.route("**/*", offline_only)
         pages = sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html")
                        if "_static" not in p.relative_to(html_dir).parts)
@@ -155,9 +117,7 @@ def check_book(browser, html_dir: Path, label: str) -> dict[str, dict]:
                 most.scroll_into_view_if_needed()
                 most.screenshot(path=shot.with_name(shot.stem + "-cjk.png"))
             page.close()
-    finally:
-        context.close()
-        server.shutdown()
+    context.close()
     return results
 
 
