@@ -14,11 +14,6 @@ changed_run = chapter.headlines_fixture("changed")
 
 
 @pytest.mark.slow
-def test_every_figure_of_the_article_links_to_its_sentence_on_the_sources_page(runs):
-    chapter.assert_sources_linked(runs["default"], chapter.article_figure_ids("banan_q3_signings"))
-
-
-@pytest.mark.slow
 def test_defaults_give_the_page_averages_and_bounds(default_run):
     assert default_run["banan_average_per_project"]["value"] == pytest.approx(178 / 32)
     assert default_run["banan_reuse_average_per_project"]["value"] == pytest.approx(54 / 23)
@@ -50,6 +45,11 @@ def test_only_the_projects_compared_get_an_intensity(changed_run):
     assert "banan_zizhike_radar_per_m2" in changed_run
     assert "banan_heshun_centre_per_m2" in changed_run
     assert "banan_lingchuang_base_per_m2" not in changed_run
+
+
+@pytest.mark.slow
+def test_every_figure_of_the_article_links_to_its_sentence_on_the_sources_page(runs):
+    chapter.assert_sources_linked(runs["default"], chapter.article_figure_ids("banan_q3_signings"))
 
 
 @pytest.mark.slow

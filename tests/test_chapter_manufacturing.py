@@ -14,16 +14,16 @@ changed_run = chapter.headlines_fixture("changed")
 
 
 @pytest.mark.slow
-def test_every_figure_of_the_article_links_to_its_sentence_on_the_sources_page(runs):
-    chapter.assert_sources_linked(runs["default"], chapter.article_figure_ids("manufacturing_strategy"))
-
-
-@pytest.mark.slow
 def test_the_structure_is_counted_from_the_data_and_the_sixth_focus_is_not_invented(default_run):
     assert default_run["manufacturing_focuses_promised"]["value"] == 6
     assert default_run["manufacturing_focuses_printed"]["value"] == 5
     assert default_run["manufacturing_mechanisms"]["value"] == 6
     assert default_run["manufacturing_growth_stages"]["value"] == 4
+
+
+@pytest.mark.slow
+def test_every_figure_of_the_article_links_to_its_sentence_on_the_sources_page(runs):
+    chapter.assert_sources_linked(runs["default"], chapter.article_figure_ids("manufacturing_strategy"))
 
 
 @pytest.mark.slow
