@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import json
 import os
 import pickle
 import selectors
@@ -33,7 +34,8 @@ import struct
 import sys
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 ENGINE_NAME = "cqbook-fork"
 ENGINE_VARIABLE = "CQBOOK_ENGINE"  # "fork" (default) or "kernel"
@@ -76,18 +78,42 @@ def preload(modules: Iterable[str] = PRELOAD) -> None:
     global _preloaded
     if _preloaded or engine_choice() != "fork":
         return
-    import warnings
-
     for name in modules:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - the kernel will import it itself, or fail there
+            # Plainly: the filters a module adds to `warnings` at import (numpy's ...) must
+            # stay, as they would in a kernel that imported it.
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S110 - the kernel imports it itself, or fails there
             pass
     _forget_kernel_only()
+    kernel_sys_path()
     register()
     _preloaded = True
+
+
+_kernel_sys_path: list[str] | None = None
+
+
+def kernel_sys_path() -> list[str] | None:
+    global _kernel_sys_path
+    if _kernel_sys_path is None:
+        _kernel_sys_path = _fresh_sys_path()
+    return _kernel_sys_path
+
+
+def _fresh_sys_path() -> list[str] | None:
+    """The module path of a new interpreter of this Python in this environment, without
+    the first entry (`python -m ipykernel_launcher` removes it): a kernel's path. This
+    process's own may have grown (pytest, a script's folder)."""
+    import subprocess
+
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-c", "import json, sys; print(json.dumps(sys.path[1:]))"],
+            capture_output=True, text=True, timeout=60, check=True)
+        return json.loads(completed.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
 
 
 def _forget_kernel_only() -> None:
@@ -236,6 +262,7 @@ class KernelZygote:
     for the launch command and then becomes the kernel. One use."""
 
     def __init__(self) -> None:
+        kernel_sys_path()
         read_fd, write_fd = os.pipe()
         _flush_std()
         pid = os.fork()
@@ -311,10 +338,12 @@ def _become_kernel(read_fd: int) -> None:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.closerange(3, _max_fd())  # a kernel started by Popen inherits no file either
-    # The entry the interpreter put first on this process's path (its script's folder or
-    # working directory): ipykernel_launcher removes its own, so a kernel has none.
-    if sys.path and (sys.path[0] == "" or _same_dir(sys.path[0], os.getcwd())
-                     or _same_dir(sys.path[0], os.path.dirname(os.path.abspath(sys.argv[0])))):
+    if _kernel_sys_path is not None:
+        sys.path[:] = _kernel_sys_path
+    elif sys.path and (sys.path[0] == "" or _same_dir(sys.path[0], os.getcwd())
+                       or _same_dir(sys.path[0], os.path.dirname(os.path.abspath(sys.argv[0])))):
+        # The entry the interpreter put first (a script's folder, the working directory):
+        # ipykernel_launcher removes its own, so a kernel has none.
         del sys.path[0]
     if cwd:
         os.chdir(cwd)
@@ -324,6 +353,7 @@ def _become_kernel(read_fd: int) -> None:
 
     sys.argv = [ipykernel_launcher.__file__, *command[3:]]
     _forget_kernel_only()
+    _forget_event_loops()
     if "matplotlib" in sys.modules:
         # What ipykernel sets before any import (IPKernelApp.init_gui_pylab) and what
         # matplotlib reads from the environment when it is imported.
@@ -331,29 +361,54 @@ def _become_kernel(read_fd: int) -> None:
         matplotlib = sys.modules["matplotlib"]
         matplotlib.rcParams["backend"] = os.environ["MPLBACKEND"]
         matplotlib.rcParamsOrig["backend"] = os.environ["MPLBACKEND"]
-    if "pandas" in sys.modules:
-        _pandas_as_in_a_kernel(sys.modules["pandas"])
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()  # a new process draws new numbers
     from ipykernel import kernelapp
 
-    kernelapp.launch_new_instance()
+    # kernelapp.launch_new_instance(), with the choices libraries made at import redone
+    # once the kernel exists, as they would have been made had they been imported in it.
+    app = kernelapp.IPKernelApp.instance()
+    app.initialize()
+    if "pandas" in sys.modules:
+        _pandas_as_in_a_kernel(app.shell)
+    app.start()
     atexit._run_exitfuncs()
     _flush_std()
 
 
-def _pandas_as_in_a_kernel(pandas) -> None:
-    """pandas picks one default at import from whether it runs in a Jupyter kernel
-    (`display.max_columns`: 20 in a kernel, 0 = "fit the terminal" elsewhere); imported
-    before the kernel existed, it chose the terminal's. Give it the kernel's."""
-    from pandas._config import config
+def _forget_event_loops() -> None:
+    """A process that already ran a notebook keeps its asyncio loop (and jupyter_core's
+    record of it); their files were closed above. The kernel starts its own."""
+    import asyncio
 
-    key = "display.max_columns"
-    option = config._registered_options.get(key)
-    if option is not None and option.defval == 0:
-        config._registered_options[key] = option._replace(defval=20)
-        if pandas.get_option(key) == 0:
-            pandas.set_option(key, 20)
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop_policy(None)
+    utils = sys.modules.get("jupyter_core.utils")
+    if utils is not None:
+        utils._runner_map.clear()
+        utils._loop.set(None)
+
+
+def _pandas_as_in_a_kernel(shell) -> None:
+    """pandas picks two defaults at import from where it runs: `display.max_columns` (0,
+    "fit the terminal", outside a Jupyter kernel; 20 in one) and `display.encoding` (that of
+    sys.stdout). Imported before the kernel existed, it chose the parent's: choose again,
+    now, as pandas does."""
+    from pandas._config import config
+    from pandas._config.display import detect_console_encoding
+
+    # pandas.core.config_init.is_terminal(), asked inside the kernel's shell (get_ipython
+    # is a builtin only while a cell runs).
+    in_a_terminal = not hasattr(shell, "kernel")
+    for key, value in (("display.max_columns", 0 if in_a_terminal else 20),
+                       ("display.encoding", detect_console_encoding())):
+        option = config._registered_options.get(key)
+        if option is None or option.defval == value:
+            continue
+        untouched = config.get_option(key) == option.defval
+        config._registered_options[key] = option._replace(defval=value)
+        if untouched:
+            config.set_option(key, value)
 
 
 def _same_dir(a: str, b: str) -> bool:
@@ -404,6 +459,7 @@ def _engine_class():
         def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
             if not can_fork():
                 return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+            _save_only_at_the_end(nb_man)
             zygote = KernelZygote()
             try:
                 kwargs.setdefault("kernel_manager_class", _fork_kernel_manager_class(zygote))
@@ -415,6 +471,32 @@ def _engine_class():
                 zygote.discard()
 
     return ForkEngine
+
+
+def _save_only_at_the_end(nb_man) -> None:
+    """papermill writes the whole notebook (validated, SVGs and all) as each cell starts and
+    again as it ends: a quarter of a notebook's time here. Keep the writes at the start, on
+    an error, every `autosave_cell_every` seconds and at the end (papermill writes the
+    final state in a `finally`, so a timeout or a dead kernel still leaves the notebook
+    showing the cell that was running)."""
+    real_save, quiet = nb_man.save, [False]
+
+    def save(**kwargs):
+        if not quiet[0]:
+            return real_save(**kwargs)
+
+    def hushed(method):
+        def call(*args, **kwargs):
+            quiet[0] = True
+            try:
+                return method(*args, **kwargs)
+            finally:
+                quiet[0] = False
+        return call
+
+    nb_man.save = save
+    nb_man.cell_start = hushed(nb_man.cell_start)
+    nb_man.cell_complete = hushed(nb_man.cell_complete)
 
 
 _registered = False

@@ -1,0 +1,265 @@
+"""Benchmark of the book's build, in one run: the naive pipeline against ours, alternating.
+
+    .venv/bin/python benchmarks/run_benchmarks.py            # or: make benchmark
+
+In a scratch copy of the repository (the real notebooks and book), each round times, one
+after another and in a rotating order:
+
+- naive      `papermill` command line per notebook, one after another, then
+             `jupyter-book build` of the same book sources: the reference (1.00);
+- clean      `python -m cqbook build` with no `_build` at all;
+- no-op      `python -m cqbook build` again, nothing changed;
+- changed    `python -m cqbook build` after one notebook's text changed;
+- sweep      `python -m cqbook sweep` of one notebook over N values of one parameter;
+- sweep-pm   the same N runs by the `papermill` command line, one after another: the
+             reference of the sweep.
+
+It prints and writes (benchmarks/results.md, benchmarks/results.json) the median of each
+over the rounds, the ratios (build ratios against `naive`, the sweep against `sweep-pm`),
+the peak resident memory of any one process of each variant, and the machine. Compare
+ratios, not seconds: other work on the machine moves the seconds, alternating and medians
+keep the ratios honest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RESULTS_MD = REPO / "benchmarks" / "results.md"
+RESULTS_JSON = REPO / "benchmarks" / "results.json"
+NOT_COPIED = shutil.ignore_patterns(".venv", "_build", "runs", "sweeps", ".git", "__pycache__",
+                                    "test-artifacts", ".pytest_cache", ".ruff_cache")
+TARGETS = {"clean": 0.40, "no-op": 0.03, "changed": 0.25, "sweep": 0.25}
+MEMORY_TARGET_MIB = 300
+
+
+def run(command: list[str], cwd: Path, env: dict | None = None) -> tuple[float, int]:
+    """Seconds and peak RSS (KiB) of the largest process of the command's tree (children
+    are counted once reaped: wait4 folds a reaped child's peak into its parent's)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, env={**os.environ, **(env or {})})
+    # Read stderr while waiting, so a chatty command never blocks on a full pipe.
+    stderr_chunks = list(iter(lambda: process.stderr.read(65536), b""))
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, command))} failed ({process.returncode}):\n"
+                           + b"".join(stderr_chunks).decode(errors="replace")[-3000:])
+    return seconds, usage.ru_maxrss
+
+
+def run_all(commands: list[tuple[list[str], Path]]) -> tuple[float, int]:
+    started, peak = time.perf_counter(), 0
+    for command, cwd in commands:
+        peak = max(peak, run(command, cwd)[1])
+    return time.perf_counter() - started, peak
+
+
+def copy_repository(destination: Path) -> Path:
+    shutil.copytree(REPO, destination, ignore=NOT_COPIED, symlinks=True)
+    return destination
+
+
+def cqbook(repo: Path, *arguments: str) -> list[str]:
+    return [sys.executable, "-m", "cqbook", *arguments]
+
+
+STAGE_SCRIPT = """
+import shutil, sys
+from pathlib import Path
+from cqbook import pipeline, publishing, pages, cache
+jobs = pipeline.plan_jobs(pipeline.book_parameters(), "book")
+store = cache.Cache(pipeline.CACHE_DIR)
+entries = {job.name: store.get(job.name) for job in jobs}
+state = pipeline._book_state(jobs, entries, [], pages.commit_description())
+stage = publishing.stage_sources({j.name: pipeline.EXECUTED_DIR / f"{j.name}.ipynb"
+                                  for j in jobs}, state)
+shutil.copytree(stage, sys.argv[1])
+shutil.rmtree(stage)
+"""
+
+
+def prepare_naive(repo: Path, naive_sources: Path) -> list[str]:
+    """The book's sources as the naive pipeline gets them (prose, config, generated pages);
+    its notebooks are written by papermill in each timed run."""
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    subprocess.run(cqbook(repo, "build"), cwd=repo, env=env, check=True,
+                   capture_output=True)
+    subprocess.run([sys.executable, "-c", STAGE_SCRIPT, str(naive_sources)], cwd=repo,
+                   env=env, check=True)
+    names = sorted(p.stem for p in (repo / "notebooks").glob("*.ipynb"))
+    for name in names:
+        (naive_sources / "notebooks" / f"{name}.ipynb").unlink()
+    return names
+
+
+def naive_build(repo: Path, sources: Path, names: list[str]) -> tuple[float, int]:
+    output = sources / "output"
+    shutil.rmtree(output, ignore_errors=True)
+    commands = [([str(BIN / "papermill"), str(repo / "notebooks" / f"{name}.ipynb"),
+                  str(sources / "notebooks" / f"{name}.ipynb"), "-k", "python3",
+                  "--cwd", str(repo / "notebooks")], repo) for name in names]
+    commands.append(([str(BIN / "jupyter-book"), "build", str(sources), "--path-output",
+                      str(output)], repo))
+    return run_all(commands)
+
+
+def change_notebook(repo: Path, name: str, marker: str) -> None:
+    path = repo / "notebooks" / f"{name}.ipynb"
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    cell = next(c for c in notebook["cells"] if c["cell_type"] == "markdown")
+    source = "".join(cell["source"])
+    cell["source"] = source.split("\n\n<!-- benchmark")[0] + f"\n\n<!-- benchmark {marker} -->"
+    path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+
+
+def sweep_values(count: int, base: int = 12702) -> list[str]:
+    return [str(base - 500 * (count // 2) + 500 * i) for i in range(count)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="rounds (medians over them)")
+    parser.add_argument("--sweep-runs", type=int, default=20)
+    parser.add_argument("--notebook", default="yongchuan", help="notebook changed and swept")
+    parser.add_argument("--parameter", default="vehicles_shipped")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    arguments = parser.parse_args(argv)
+
+    scratch = Path(tempfile.mkdtemp(prefix="cqbook-bench-"))
+    ours = copy_repository(scratch / "ours")
+    naive_repo = copy_repository(scratch / "naive")
+    sources = scratch / "naive-sources"
+    print(f"scratch copies in {scratch}; preparing ...", flush=True)
+    names = prepare_naive(naive_repo, sources)
+    values = sweep_values(arguments.sweep_runs)
+    env_ours = {"PYTHONPATH": str(ours)}
+
+    def clean():
+        shutil.rmtree(ours / "_build", ignore_errors=True)
+        return run(cqbook(ours, "build"), ours, env_ours)
+
+    def noop():
+        return run(cqbook(ours, "build"), ours, env_ours)
+
+    changes = [0]
+
+    def changed():
+        changes[0] += 1
+        change_notebook(ours, arguments.notebook, f"change {changes[0]}")
+        return run(cqbook(ours, "build"), ours, env_ours)
+
+    def sweep():
+        shutil.rmtree(ours / "sweeps", ignore_errors=True)
+        return run(cqbook(ours, "sweep", arguments.notebook, "-p", arguments.parameter,
+                          *values), ours, env_ours)
+
+    def sweep_papermill():
+        out = scratch / "papermill-sweep"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir()
+        source = naive_repo / "notebooks" / f"{arguments.notebook}.ipynb"
+        return run_all([([str(BIN / "papermill"), str(source), str(out / f"run-{i:03d}.ipynb"),
+                          "-p", arguments.parameter, value, "-k", "python3",
+                          "--cwd", str(source.parent)], naive_repo)
+                        for i, value in enumerate(values)])
+
+    # A first build of ours, untimed, so that `no-op` and `changed` have a book to start
+    # from even in the first round.
+    clean()
+    # `noop` must follow a build, `changed` must follow a build: they stay in this order;
+    # the rest rotates each round.
+    steps = [("naive", lambda: naive_build(naive_repo, sources, names)),
+             ("clean+no-op+changed", None), ("sweep-pm", sweep_papermill), ("sweep", sweep)]
+    times: dict[str, list[float]] = {}
+    peaks: dict[str, int] = {}
+    load = [os.getloadavg()[0]]
+    for round_number in range(arguments.runs):
+        order = steps[round_number % len(steps):] + steps[:round_number % len(steps)]
+        for name, step in order:
+            parts = ([("clean", clean), ("no-op", noop), ("changed", changed)]
+                     if step is None else [(name, step)])
+            for part, function in parts:
+                seconds, peak = function()
+                times.setdefault(part, []).append(seconds)
+                peaks[part] = max(peaks.get(part, 0), peak)
+                print(f"round {round_number + 1}/{arguments.runs}  {part:<8} {seconds:7.2f} s  "
+                      f"peak {peak / 1024:5.0f} MiB", flush=True)
+        load.append(os.getloadavg()[0])
+
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    reference = {"clean": "naive", "no-op": "naive", "changed": "naive", "sweep": "sweep-pm"}
+    ratios = {name: medians[name] / medians[ref] for name, ref in reference.items()}
+    result = {
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(),
+                    "load_average_during": [round(x, 2) for x in load]},
+        "rounds": arguments.runs, "sweep_runs": arguments.sweep_runs,
+        "notebook": arguments.notebook, "notebooks": names,
+        "seconds": {k: [round(x, 2) for x in v] for k, v in times.items()},
+        "median_seconds": {k: round(v, 2) for k, v in medians.items()},
+        "ratios": {k: round(v, 3) for k, v in ratios.items()},
+        "targets": TARGETS,
+        "peak_rss_mib": {k: round(v / 1024) for k, v in peaks.items()},
+        "met": {**{k: ratios[k] <= TARGETS[k] for k in TARGETS},
+                "memory": max(peaks[k] for k in reference) / 1024 <= MEMORY_TARGET_MIB},
+    }
+    text = markdown(result)
+    print("\n" + text)
+    if not arguments.no_write:
+        RESULTS_JSON.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+        RESULTS_MD.write_text(text)
+        print(f"written: {RESULTS_MD.relative_to(REPO)}, {RESULTS_JSON.relative_to(REPO)}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+def markdown(result: dict) -> str:
+    medians, ratios, peaks = result["median_seconds"], result["ratios"], result["peak_rss_mib"]
+    machine = result["machine"]
+    rows = [
+        ("naive: papermill CLI per notebook, then jupyter-book build", "naive", "1.00", "—"),
+        ("clean build (`python -m cqbook build`, no `_build`)", "clean",
+         f"{ratios['clean']:.3f}", f"≤ {TARGETS['clean']:.2f}"),
+        ("no-op rebuild", "no-op", f"{ratios['no-op']:.3f}", f"≤ {TARGETS['no-op']:.2f}"),
+        (f"rebuild after `{result['notebook']}` changed", "changed",
+         f"{ratios['changed']:.3f}", f"≤ {TARGETS['changed']:.2f}"),
+        (f"sweep, papermill CLI one after another ({result['sweep_runs']} runs)", "sweep-pm",
+         "1.00 (sweep ref.)", "—"),
+        (f"sweep, `python -m cqbook sweep` ({result['sweep_runs']} runs)", "sweep",
+         f"{ratios['sweep']:.3f}", f"≤ {TARGETS['sweep']:.2f}"),
+    ]
+    about = (f"Machine: {machine['cores']} cores, Python {machine['python']}, "
+             f"{machine['platform']}; load average during the run "
+             f"{', '.join(map(str, machine['load_average_during']))}. "
+             f"{result['rounds']} rounds, alternating; medians.")
+    lines = ["# Benchmark results", "", about, "",
+             "| way to build | median s | ratio | target | peak RSS of one process (MiB) |",
+             "|---|---:|---:|---:|---:|"]
+    for label, key, ratio, target in rows:
+        lines.append(f"| {label} | {medians[key]:.2f} | {ratio} | {target} | {peaks[key]} |")
+    met = result["met"]
+    verdicts = ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in met.items())
+    lines += ["", f"Targets met: {verdicts}.",
+              f"Memory target: ≤ {MEMORY_TARGET_MIB} MiB for any one process of ours.", "",
+              "Every round's seconds are in results.json. Reproduce with `make benchmark`.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
