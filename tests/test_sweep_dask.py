@@ -4,7 +4,6 @@ in for a remote one. The runs must give the same table as the local executor."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import cqbook
 
 pytestmark = pytest.mark.slow
