@@ -118,10 +118,10 @@ def worker_pool(n_workers: int) -> ProcessPoolExecutor:
     """Workers forked from this process after it imported papermill, nbformat and what the
     kernels import (cqbook.engine.preload): each notebook still runs in its own fresh kernel,
     but no worker or kernel pays those imports again."""
-    from cqbook import engine
-
-    import papermill  # noqa: F401
     import nbformat  # noqa: F401
+    import papermill  # noqa: F401
+
+    from cqbook import engine
 
     engine.preload()
     return ProcessPoolExecutor(max_workers=max(1, n_workers),
@@ -144,11 +144,11 @@ def execute_jobs(jobs: list[NotebookJob], n_workers: int,
     failures: list[Exception] = []
     if not jobs:
         return failures
+    import nbformat  # noqa: F401
+    import papermill  # noqa: F401
+
     from cqbook import engine
     from cqbook.progress import Progress
-
-    import papermill  # noqa: F401
-    import nbformat  # noqa: F401
 
     engine.preload()
     progress = Progress(len(jobs), "notebooks")
