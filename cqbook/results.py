@@ -18,17 +18,23 @@ from cqbook.paths import REPO_ROOT
 RESULTS_DIR = REPO_ROOT / "results"
 HEADLINES_CSV = RESULTS_DIR / "headline_values.csv"
 FIGURES_CSV = RESULTS_DIR / "figure_hashes.csv"
-HEADLINE_COLUMNS = ["notebook", "name", "value", "unit", "bound", "text", "label", "parameters"]
+# One row per headline value, and one per parameter the notebook ran with: a changed
+# parameter is then one changed line, and only the values it moves change beside it.
+HEADLINE_COLUMNS = ["notebook", "kind", "name", "value", "unit", "bound", "text", "label"]
 FIGURE_COLUMNS = ["notebook", "figure", "format", "sha256"]
 IMAGE_FORMATS = ("image/svg+xml", "image/png")
 REFRESH_COMMAND = "make book"
 
 
 def headline_rows(notebook: str, headlines: list[dict], parameters: dict) -> list[dict]:
-    ran_with = json.dumps(parameters, sort_keys=True, ensure_ascii=False)
-    return [{"notebook": notebook, "name": h["name"], "value": json.dumps(h["value"]),
-             "unit": h["unit"], "bound": h["bound"], "text": h["text"], "label": h["label"],
-             "parameters": ran_with} for h in headlines]
+    values = [{"notebook": notebook, "kind": "headline", "name": h["name"],
+               "value": json.dumps(h["value"], ensure_ascii=False), "unit": h["unit"],
+               "bound": h["bound"], "text": h["text"], "label": h["label"]} for h in headlines]
+    ran_with = [{"notebook": notebook, "kind": "parameter", "name": name,
+                 "value": json.dumps(value, ensure_ascii=False), "unit": "", "bound": "",
+                 "text": json.dumps(value, ensure_ascii=False), "label": ""}
+                for name, value in parameters.items()]
+    return values + ran_with
 
 
 def figure_rows(notebook_name: str, notebook) -> list[dict]:

@@ -62,16 +62,17 @@ def _relative_change(old: str, new: str) -> str:
 
 
 def compare(old_rows, new_rows, key_columns, value_column, shown_column) -> list[Change]:
-    old = {tuple(r[c] for c in key_columns): r for r in old_rows}
-    new = {tuple(r[c] for c in key_columns): r for r in new_rows}
+    old = {tuple(r.get(c, "") for c in key_columns): r for r in old_rows}
+    new = {tuple(r.get(c, "") for c in key_columns): r for r in new_rows}
     changes = []
     for key in sorted(old.keys() | new.keys()):
         before, after = old.get(key), new.get(key)
         if before and after and before[value_column] == after[value_column]:
             continue
         kind = "added" if before is None else "removed" if after is None else "changed"
+        name = key[1] + (" (parameter)" if key[2:] == ("parameter",) else "")
         changes.append(Change(
-            kind, key[0], key[1], before[shown_column] if before else "",
+            kind, key[0], name, before[shown_column] if before else "",
             after[shown_column] if after else "",
             _relative_change(before["value"], after["value"])
             if kind == "changed" and "value" in before else ""))
@@ -83,7 +84,7 @@ def diff(revision: str | None = None) -> tuple[str, bool]:
     headline_changes = compare(
         results.read_csv_text(file_at(revision, results.HEADLINES_CSV)),
         results.read_csv_text(_working(results.HEADLINES_CSV)),
-        ("notebook", "name"), "text", "text")
+        ("notebook", "name", "kind"), "text", "text")
     figure_changes = compare(
         results.read_csv_text(file_at(revision, results.FIGURES_CSV)),
         results.read_csv_text(_working(results.FIGURES_CSV)),

@@ -31,7 +31,7 @@ def test_changed_data_value_moves_the_committed_results_and_shows_in_diff(commit
 
     result = cqbook(committed_repo, "diff", "HEAD")
     assert result.returncode == 1
-    assert "Headline values: 1" in result.stdout
+    assert "Headline values: 1" in result.stdout  # the data changed, not a parameter
     assert "changed  alpha:alpha_vehicles  12,702 辆 → 13,702 辆  +7.9%" in result.stdout
     assert "Charts" not in result.stdout  # the chart does not use the vehicles
 
@@ -41,6 +41,9 @@ def test_changed_parameter_shows_as_changed_value_and_changed_chart(committed_re
     assert cqbook(committed_repo, "build").returncode == 0
     result = cqbook(committed_repo, "diff", "HEAD")
     assert result.returncode == 1
-    assert "changed  alpha:alpha_product  42 个 → 63 个  +50.0%" in result.stdout
+    assert "changed  alpha:alpha_product" in result.stdout
+    assert "42 个 → 63 个" in result.stdout and "+50.0%" in result.stdout
+    assert "changed  alpha:factor (parameter)" in result.stdout and "2 → 3" in result.stdout
+    assert "Headline values: 2" in result.stdout  # the parameter and the one value it moves
     assert "Charts (content hash): 1" in result.stdout
     assert "alpha:fig-alpha-bar" in result.stdout
