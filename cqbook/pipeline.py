@@ -188,35 +188,8 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
         jobs = plan_jobs(book_values, str(params_file) if params_file else "override")
         store = cache.Cache(CACHE_DIR)
         shared = cache.shared_inputs()
-        stale = []
-        for job in jobs:
-            job.key = cache.notebook_key(job.source, job.parameters, shared)
-            job.output = EXECUTED_DIR / f"{job.name}.ipynb"
-            job.cell_timeout = cell_timeout or job.cell_timeout
-            if store.is_fresh(job.name, job.key, job.output):
-                report.cached.append(job.name)
-                log(f"  {job.name:<24} up to date")
-            else:
-                stale.append(job)
-        if not stale:
-            log(f"no notebook executed: all {len(jobs)} are up to date")
-
-        seconds_of: dict[str, float] = {}
-
-        def done(name: str, state: str, seconds: float) -> None:
-            seconds_of[name] = seconds
-            log(f"  {name:<24} {state:<10} {seconds:6.1f} s")
-
-        failures = execute_jobs(stale, n_workers, done)
-        for job in stale:
-            if job.output.exists() and not any(getattr(f, "notebook", "") == job.source.name
-                                               for f in failures):
-                store.put(job.name, _cache_entry(job, seconds_of.get(job.name)))
-                report.executed.append(job.name)
-        if failures:
-            raise BuildError("the book was not rebuilt; the published book is unchanged.\n"
-                             + "\n".join(f"  {failure}" for failure in failures))
-
+        stale = _stale_jobs(jobs, store, shared, cell_timeout, report)
+        _execute_into_cache(stale, store, n_workers, report)
         entries = {job.name: store.get(job.name) for job in jobs}
         commit = pages.commit_description()
         book_key = _book_key(jobs, publishing.book_source_files(), shared, commit)
@@ -249,6 +222,45 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
         f"({len(report.executed)} executed, {len(report.cached)} cached, "
         f"{report.seconds:.1f} s)")
     return report
+
+
+def _stale_jobs(jobs: list[NotebookJob], store: cache.Cache, shared: dict[str, str],
+                cell_timeout: int | None, report: BuildReport) -> list[NotebookJob]:
+    """Key every job; return those whose inputs changed since their cached execution."""
+    stale = []
+    for job in jobs:
+        job.key = cache.notebook_key(job.source, job.parameters, shared)
+        job.output = EXECUTED_DIR / f"{job.name}.ipynb"
+        job.cell_timeout = cell_timeout or job.cell_timeout
+        if store.is_fresh(job.name, job.key, job.output):
+            report.cached.append(job.name)
+            log(f"  {job.name:<24} up to date")
+        else:
+            stale.append(job)
+    if not stale:
+        log(f"no notebook executed: all {len(jobs)} are up to date")
+    return stale
+
+
+def _execute_into_cache(stale: list[NotebookJob], store: cache.Cache, n_workers: int,
+                        report: BuildReport) -> None:
+    """Execute the stale notebooks; cache each that ran; raise BuildError if any failed
+    (those that succeeded stay cached, so the next build does not run them again)."""
+    succeeded: dict[str, float] = {}  # name -> seconds, only for notebooks that ran through
+
+    def done(name: str, state: str, seconds: float) -> None:
+        if state == "executed":
+            succeeded[name] = seconds
+        log(f"  {name:<24} {state:<10} {seconds:6.1f} s")
+
+    failures = execute_jobs(stale, n_workers, done)
+    for job in stale:
+        if job.name in succeeded:
+            store.put(job.name, _cache_entry(job, succeeded[job.name]))
+            report.executed.append(job.name)
+    if failures:
+        raise BuildError("the book was not rebuilt; the published book is unchanged.\n"
+                         + "\n".join(f"  {failure}" for failure in failures))
 
 
 def _book_state(jobs: list[NotebookJob], entries: dict[str, dict], executed: list[str],
