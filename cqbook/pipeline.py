@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cqbook import cache, params, results
+from cqbook.execution import CELL_TIMEOUT_SECONDS
 from cqbook.paths import BUILD_DIR, NOTEBOOKS_DIR, PARAMS_DIR, REPO_ROOT
 
 BOOK_PARAMS_FILE = PARAMS_DIR / "book.yml"
@@ -45,14 +46,13 @@ class NotebookJob:
     defaults: dict[str, Any]
     key: str = ""
     output: Path | None = None
-    cell_timeout: int = 120  # seconds a cell may run before the build fails it
+    cell_timeout: int = CELL_TIMEOUT_SECONDS  # a cell running longer fails the build
 
 
 @dataclass
 class BuildReport:
     executed: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
-    sphinx_ran: bool = False
     book: Path | None = None
     seconds: float = 0.0
 
@@ -208,11 +208,9 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
                                  f"{error}") from None
             pages.fill_webfont_stats(html, webfont.embed_cjk_font(html, CACHE_DIR / "webfont",
                                                                  log))
-            write_build_state(html, jobs, entries, book_key, state)
-            publishing.publish(html)
+            publishing.publish(html, stage)
             cache.write_json_atomic(PUBLISHED_STATE, {"book_key": book_key})
             publishing.remove_leftovers()
-            report.sphinx_ran = True
             report.book = publishing.HTML_LINK
         cache.write_json_atomic(HEADLINES_JSON, {name: e["headlines"] for name, e in
                                                  entries.items()})
@@ -322,17 +320,3 @@ def _published_key() -> str | None:
         return json.loads(PUBLISHED_STATE.read_text())["book_key"]
     except (FileNotFoundError, KeyError, json.JSONDecodeError):
         return None
-
-
-def write_build_state(html: Path, jobs, entries, book_key: str, state=None) -> None:
-    """Machine-readable facts about this build, published with the book."""
-    cache.write_json_atomic(html / "_static" / "build.json", {
-        "book_key": book_key,
-        "commit": state.commit if state else None,
-        "data_hash": state.data_hash if state else None,
-        "python": sys.version.split()[0],
-        "notebooks": {job.name: {"parameters": job.parameters,
-                                 "defaults": entries[job.name]["defaults"],
-                                 "headlines": entries[job.name]["headlines"]}
-                      for job in jobs},
-    })

@@ -104,10 +104,10 @@ def _summarise_sphinx_output(log: str) -> str:
     return "\n".join(problems[-30:] or log.splitlines()[-30:])
 
 
-def publish(html: Path) -> Path:
-    """Make `html` the published book; return its final folder."""
+def publish(html: Path, stage: Path) -> Path:
+    """Make `html`, built from `stage`, the published book; return its final folder."""
     BOOKS_DIR.mkdir(parents=True, exist_ok=True)
-    final = BOOKS_DIR / html.parent.parent.parent.name
+    final = BOOKS_DIR / stage.name
     os.replace(html, final)
     if HTML_LINK.exists() and not HTML_LINK.is_symlink():
         # A book built by hand with `jb build .`: keep it, out of the way.
