@@ -39,9 +39,16 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--jobs", "-j", type=int)
     sweep.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
 
-    diff = commands.add_parser("diff", help="headline values and charts changed since a "
-                               "revision (exit 1 if any)")
-    diff.add_argument("revision", nargs="?", help="git revision (default: merge base with main)")
+    diff = commands.add_parser("diff", help="headline values, parameters and charts changed "
+                               "since a base revision (exit 1 if any, 2 on error)")
+    diff.add_argument("--base", metavar="REV", help="git revision to compare with (default: "
+                      "merge base with origin/main, else with main)")
+    diff.add_argument("--format", choices=("text", "markdown"), default="text",
+                      help="markdown: a pull-request comment")
+    diff.add_argument("revision", nargs="?", help=argparse.SUPPRESS)  # the old spelling of --base
+    review = commands.add_parser("review", help="write _build/review/index.html: changed "
+                                 "values and old/new charts side by side (exit 1 if any)")
+    review.add_argument("--base", metavar="REV", help="as for diff")
 
     show = commands.add_parser("params", help="list a notebook's parameters")
     show.add_argument("notebook")
@@ -54,11 +61,20 @@ def main(argv: list[str] | None = None) -> int:
     from cqbook.execution import ExecutionFailure
 
     try:
-        if arguments.command == "diff":
-            from cqbook.review import diff
+        if arguments.command in ("diff", "review"):
+            from cqbook import diff, review
 
-            text, changed = diff(arguments.revision)
-            print(text)
+            try:
+                if arguments.command == "review":
+                    page, changed = review.review(arguments.base)
+                    print(page)
+                else:
+                    text, changed = diff.diff(arguments.base or arguments.revision,
+                                              arguments.format)
+                    print(text, end="" if text.endswith("\n") else "\n")
+            except diff.DiffError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 2
             return 1 if changed else 0
         if arguments.command == "build":
             pipeline.build(arguments.jobs, arguments.params or pipeline.BOOK_PARAMS_FILE,

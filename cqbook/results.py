@@ -10,8 +10,10 @@ import csv
 import hashlib
 import io
 import json
+import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cqbook.paths import REPO_ROOT
 
@@ -24,38 +26,67 @@ HEADLINE_COLUMNS = ["notebook", "kind", "name", "value", "unit", "bound", "text"
 FIGURE_COLUMNS = ["notebook", "figure", "format", "sha256"]
 IMAGE_FORMATS = ("image/svg+xml", "image/png")
 REFRESH_COMMAND = "make book"
+# Floats are written to this many significant digits: the last bits of a float differ
+# between machines and libraries, and would otherwise show as a change on every review.
+SIGNIFICANT_DIGITS = 12
+
+
+def value_text(value: Any) -> str:
+    """A value as JSON; a float rounded to SIGNIFICANT_DIGITS, still read back as a float."""
+    if isinstance(value, float) and math.isfinite(value):
+        text = format(value, f".{SIGNIFICANT_DIGITS}g")
+        return text if any(c in text for c in ".e") else text + ".0"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def headline_rows(notebook: str, headlines: list[dict], parameters: dict) -> list[dict]:
     values = [{"notebook": notebook, "kind": "headline", "name": h["name"],
-               "value": json.dumps(h["value"], ensure_ascii=False), "unit": h["unit"],
+               "value": value_text(h["value"]), "unit": h["unit"],
                "bound": h["bound"], "text": h["text"], "label": h["label"]} for h in headlines]
     ran_with = [{"notebook": notebook, "kind": "parameter", "name": name,
-                 "value": json.dumps(value, ensure_ascii=False), "unit": "", "bound": "",
+                 "value": value_text(value), "unit": "", "bound": "",
                  "text": json.dumps(value, ensure_ascii=False), "label": ""}
                 for name, value in parameters.items()]
     return values + ran_with
 
 
-def figure_rows(notebook_name: str, notebook) -> list[dict]:
-    """One row per image output; named by the cell's figure name, else its stable cell id."""
-    rows = []
+class FigureOutput(NamedTuple):
+    figure: str
+    format: str  # svg | png
+    content: str  # the SVG text, or the PNG as base64 (as the notebook stores it)
+    caption: str
+    alt: str
+
+
+def figure_outputs(notebook) -> Iterator[FigureOutput]:
+    """Every image output. A figure is named by its cell's figure name, else its stable
+    cell id; `#N` tells apart several images of one cell. The review page finds a chart's old
+    and new image by this name."""
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
-        figure_name = (cell.metadata.get("mystnb", {}).get("figure", {}).get("name")
-                       or cell.get("id", ""))
+        options = cell.metadata.get("mystnb", {})
+        figure_name = options.get("figure", {}).get("name") or cell.get("id", "")
         images = [o for o in cell.get("outputs", []) for f in IMAGE_FORMATS
                   if f in o.get("data", {})]
         for number, output in enumerate(images):
             kind = next(f for f in IMAGE_FORMATS if f in output["data"])
             content = output["data"][kind]
             content = "".join(content) if isinstance(content, list) else content
-            rows.append({"notebook": notebook_name,
-                         "figure": figure_name + (f"#{number}" if len(images) > 1 else ""),
-                         "format": kind.split("/")[1].split("+")[0],
-                         "sha256": hashlib.sha256(content.encode()).hexdigest()})
-    return rows
+            yield FigureOutput(figure_name + (f"#{number}" if len(images) > 1 else ""),
+                               kind.split("/")[1].split("+")[0], content,
+                               options.get("figure", {}).get("caption", ""),
+                               options.get("image", {}).get("alt", ""))
+
+
+def figure_rows(notebook_name: str, notebook) -> list[dict]:
+    """One row per image output, with the hash of its content."""
+    return [{"notebook": notebook_name, "figure": output.figure, "format": output.format,
+             "sha256": content_hash(output.content)} for output in figure_outputs(notebook)]
+
+
+def content_hash(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def to_csv(rows: list[dict], columns: list[str]) -> str:
