@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
     from cqbook import params, pipeline, reruns
     from cqbook.execution import ExecutionFailure
+    from cqbook.notebook_files import NotebookFileError
 
     try:
         if arguments.command in ("diff", "review"):
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise params.ParameterError("sweep: give at least one -p NAME VALUE [VALUE ...]")
             reruns.sweep(arguments.notebook, grid, arguments.params_file, arguments.jobs,
                          arguments.scheduler)
-    except (params.ParameterError, pipeline.BuildError, ExecutionFailure, _data_error()) as error:
+    except (params.ParameterError, pipeline.BuildError, ExecutionFailure, NotebookFileError,
+            _data_error()) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -46,15 +46,17 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any],
     from papermill.exceptions import PapermillExecutionError
 
     from cqbook.engine import engine_name
+    from cqbook.notebook_files import read_notebook
 
     started = time.perf_counter()
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.stem}.{os.getpid()}.partial.ipynb")
+    notebook = read_notebook(source)
     try:
         for attempt in (1, 2):
             try:
                 papermill.execute_notebook(
-                    str(source), str(partial), parameters=parameters,
+                    notebook, str(partial), parameters=parameters,
                     kernel_name=KERNEL_NAME, engine_name=engine_name(),
                     progress_bar=False, log_output=False,
                     cwd=str(source.parent), execution_timeout=timeout, record_timing=False,
@@ -85,7 +87,7 @@ def _failure(source: Path, partial: Path, failures_dir: Path, message: str) -> E
         notebook = nbformat.read(partial, as_version=4)
         cell_index, first_line = _failed_cell(notebook)
         failures_dir.mkdir(parents=True, exist_ok=True)
-        kept = failures_dir / source.name
+        kept = failures_dir / f"{source.stem}.ipynb"  # executed: a notebook, whatever the source
         os.replace(partial, kept)
     return ExecutionFailure(source.name, cell_index, first_line, message, kept)
 

@@ -93,19 +93,21 @@ class Declaration:
 # ---------------------------------------------------------------- reading declarations
 
 
-def parameters_source(notebook: dict, where: str) -> str:
-    cells = [c for c in notebook["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if len(cells) != 1:
-        raise ParameterError(f"{where}: expected one cell tagged 'parameters', found {len(cells)}")
-    source = cells[0]["source"]
-    return "".join(source) if isinstance(source, list) else source
+def parameters_source(cells: list[dict], where: str) -> str:
+    tagged = [c for c in cells if "parameters" in c["tags"]]
+    if len(tagged) != 1:
+        raise ParameterError(f"{where}: expected one cell tagged 'parameters', found {len(tagged)}")
+    return tagged[0]["source"]
 
 
 def read_declaration(notebook_path: Path) -> Declaration:
-    # Plain JSON, not nbformat: importing nbformat costs seconds (its schema validator), and
-    # a no-op build reads every declaration.
-    notebook = json.loads(Path(notebook_path).read_text(encoding="utf-8"))
-    return parse_declaration(parameters_source(notebook, str(notebook_path)), notebook_path.stem)
+    from cqbook.notebook_files import NotebookFileError, read_cells_quickly
+
+    try:
+        cells = read_cells_quickly(notebook_path)
+    except NotebookFileError as error:
+        raise ParameterError(str(error)) from None
+    return parse_declaration(parameters_source(cells, str(notebook_path)), notebook_path.stem)
 
 
 def parse_declaration(source: str, notebook: str) -> Declaration:

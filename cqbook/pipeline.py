@@ -78,7 +78,9 @@ def build_lock(wait: bool = True):
 
 
 def notebook_paths() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(NOTEBOOKS_DIR.glob("*.ipynb"))}
+    from cqbook.notebook_files import notebook_files
+
+    return notebook_files(NOTEBOOKS_DIR)
 
 
 def book_parameters(params_file: Path | None = BOOK_PARAMS_FILE) -> dict[str, dict[str, Any]]:

@@ -1,54 +1,39 @@
-"""Notebooks are stored for review: no outputs, no execution counts, stable ids, no
-volatile metadata."""
+"""Notebooks are stored for review: as MyST Markdown text only (jupytext), so that a change to
+a cell is a plain line diff, and read back by the pipeline exactly as jupytext reads them."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 from conftest import REPO
 
-NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-ALLOWED_NOTEBOOK_METADATA = {"kernelspec", "language_info"}
+from cqbook.notebook_files import read_cells_quickly, read_notebook
+
+NOTEBOOK_DIR = REPO / "notebooks"
+TEXT_NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.md"))
 
 
-def problems_of(notebook: dict) -> list[str]:
-    found = []
-    extra = set(notebook.get("metadata", {})) - ALLOWED_NOTEBOOK_METADATA
-    if extra:
-        found.append(f"volatile notebook metadata: {sorted(extra)}")
-    for index, cell in enumerate(notebook["cells"]):
-        if "id" not in cell:
-            found.append(f"cell {index} has no id (ids would be random on every read)")
-        if cell["cell_type"] == "code":
-            if cell.get("outputs"):
-                found.append(f"cell {index} has outputs")
-            if cell.get("execution_count") is not None:
-                found.append(f"cell {index} has an execution count")
-        for key in ("execution", "papermill", "collapsed", "scrolled"):
-            if key in cell.get("metadata", {}):
-                found.append(f"cell {index} has volatile metadata `{key}`")
-    return found
+def test_chapters_are_committed_as_text_notebooks_only():
+    assert len(TEXT_NOTEBOOKS) >= 6
+    json_notebooks = sorted(p.name for p in NOTEBOOK_DIR.glob("*.ipynb"))
+    assert not json_notebooks, (f"{json_notebooks}: commit the text form instead "
+                                "(`jupytext --to myst notebooks/NAME.ipynb`, then remove it)")
 
 
-def test_there_are_notebooks_to_check():
-    assert len(NOTEBOOKS) >= 4
+@pytest.mark.parametrize("path", TEXT_NOTEBOOKS, ids=[p.stem for p in TEXT_NOTEBOOKS])
+def test_quick_reading_agrees_with_jupytext(path):
+    """The no-op build reads parameter declarations without jupytext; it must see the same
+    code cells, sources and tags as the executed notebook will."""
+    notebook = read_notebook(path)
+    code = [{"cell_type": "code", "source": c.source, "tags": c.metadata.get("tags", [])}
+            for c in notebook.cells if c.cell_type == "code"]
+    assert read_cells_quickly(path) == code
+    assert sum("parameters" in c["tags"] for c in code) == 1
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_is_stored_clean(path):
-    problems = problems_of(json.loads(path.read_text(encoding="utf-8")))
-    assert not problems, (f"{path.name}: {'; '.join(problems)}. "
-                          "Run `pre-commit run --all-files` (nbstripout) and commit.")
-
-
-def test_a_dirty_notebook_is_caught():
-    dirty = {"metadata": {"kernelspec": {}, "papermill": {"duration": 1.2}},
-             "cells": [{"cell_type": "code", "id": "a", "metadata": {"execution": {}},
-                        "execution_count": 3, "outputs": [{"output_type": "stream"}],
-                        "source": "1"},
-                       {"cell_type": "markdown", "metadata": {}, "source": "x"}]}
-    assert problems_of(dirty) == [
-        "volatile notebook metadata: ['papermill']", "cell 0 has outputs",
-        "cell 0 has an execution count", "cell 0 has volatile metadata `execution`",
-        "cell 1 has no id (ids would be random on every read)"]
+@pytest.mark.parametrize("path", TEXT_NOTEBOOKS, ids=[p.stem for p in TEXT_NOTEBOOKS])
+def test_text_notebook_reads_with_stable_ids_and_no_outputs(path):
+    first, second = read_notebook(path), read_notebook(path)
+    ids = [cell.id for cell in first.cells]
+    assert ids == [cell.id for cell in second.cells] and len(set(ids)) == len(ids)
+    assert set(first.metadata) == {"kernelspec", "language_info"}
+    assert all(not c.get("outputs") for c in first.cells if c.cell_type == "code")

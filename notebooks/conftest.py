@@ -1,0 +1,32 @@
+"""nbval over the committed text notebooks (`notebooks/*.md`): every code cell of every
+chapter runs (`--nbval-lax`), as for a `.ipynb`.
+
+pytest asks only the conftest files at or above a path how to collect it, hence this file
+here; tests/conftest.py holds the test suite's own fixtures.
+"""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import nbval.plugin
+
+from cqbook.notebook_files import TEXT_SUFFIX, read_notebook
+
+
+class TextNotebookFile(nbval.plugin.IPyNbFile):
+    """nbval's collector, handed the notebook jupytext reads. nbval 0.11.0 (pinned) reads
+    the file in one place, `nbformat.read` at the top of `IPyNbFile.collect`; that call is
+    answered here, and only while collecting this file."""
+
+    def collect(self):
+        notebook = read_notebook(self.path)
+        with mock.patch.object(nbval.plugin.nbformat, "read", lambda *_, **__: notebook):
+            return list(super().collect())
+
+
+def pytest_collect_file(file_path, parent):
+    option = parent.config.option
+    if (option.nbval or option.nbval_lax) and file_path.suffix == TEXT_SUFFIX:
+        return TextNotebookFile.from_parent(parent, path=file_path)
+    return None
