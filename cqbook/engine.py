@@ -1,5 +1,5 @@
 """Fast notebook execution: real Jupyter kernels forked from a process that already imported
-the heavy libraries, and a fork-per-task executor to run notebooks side by side.
+the heavy libraries, where forking is safe; real kernels started the usual way elsewhere.
 
 Where the time went with one `python -m ipykernel_launcher` per notebook: every kernel
 imported IPython, ipykernel, pandas, matplotlib and nbformat (myst_nb's glue imports it,
@@ -11,14 +11,29 @@ Here the build process imports those once (`preload`), then
 - `fork_map` runs each task (a notebook, or one run of a sweep) in its own process forked
   from it: nothing is shared between tasks but what was imported;
 - the papermill engine `cqbook-fork` forks the notebook's kernel from that process before
-  papermill starts talking to it. The kernel is ipykernel itself (`IPKernelApp`, the same
-  code `python -m ipykernel_launcher` runs), started with the command line, environment and
-  working directory jupyter_client prepared, in a new session, with no inherited files; so
-  its outputs are a real kernel's. Parameters, timeouts, dead-kernel and error reporting are
-  papermill's and nbclient's, unchanged.
+  papermill starts talking to it, through a jupyter_client kernel provisioner. The kernel
+  is ipykernel itself (`IPKernelApp`, the same code `python -m ipykernel_launcher` runs),
+  started with the command line, environment and working directory jupyter_client
+  prepared, in a new session, with no inherited files; so its outputs are a real kernel's.
+  Parameters, timeouts, dead-kernel and error reporting are papermill's and nbclient's.
 
-`CQBOOK_ENGINE=kernel` (or a process with threads, such as a Dask worker) uses papermill's
-own engine: one `python -m ipykernel_launcher` per notebook.
+Forking is done only where it is safe (`fork_refusal`): on Linux, from a process running
+one OS thread (not one Python thread: numpy's BLAS starts its own), on a Python the tests
+ran on, with the fixed string hash seed every kernel gets, outside a running event loop.
+Anywhere else, and everywhere with `CQBOOK_ENGINE=kernel`, nothing forks: each task runs in
+a new interpreter (`subprocess`, fork+exec) and each kernel is `python -m ipykernel_launcher`
+started by jupyter_client; the build says so once. Both engines give every kernel
+`KERNEL_ENVIRONMENT` (one `PYTHONHASHSEED`, one BLAS thread), so they write the same bytes.
+
+What this module still takes from libraries' internals, and why (versions pinned exactly in
+requirements.lock; tests/test_engine.py compares a forked kernel with a real one):
+
+| what | where | why |
+|---|---|---|
+| pandas `_config.config._registered_options`, `RegisteredOption._replace`, `pandas._config.display.detect_console_encoding` | `_pandas_as_in_a_kernel` | pandas chooses two defaults at import from where it runs (a terminal or a kernel) and has no public way to choose again once the kernel exists |
+| papermill `Engine.execute_notebook` re-done with a `NotebookExecutionManager` subclass that saves less | `_QuietManager`, `_engine_class` | papermill writes the whole notebook twice per cell (a quarter of a notebook's time) and has no option to save less |
+| jupyter_client `KernelManager.provisioner` set before `start_kernel` | `_kernel_manager_class` | a public attribute, but jupyter_client otherwise picks a provisioner only from a kernel spec's metadata and an installed entry point; ours needs the zygote of this one notebook |
+| ipykernel `IPKernelApp.instance().initialize(); .start()` in-process, `sys.argv[0]` set to `ipykernel_launcher.__file__` | `_become_kernel` | what `ipykernel_launcher` itself runs; there is no "become a kernel" API |
 """
 
 from __future__ import annotations
@@ -31,14 +46,23 @@ import pickle
 import selectors
 import signal
 import struct
+import subprocess
 import sys
-import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
 ENGINE_NAME = "cqbook-fork"
 ENGINE_VARIABLE = "CQBOOK_ENGINE"  # "fork" (default) or "kernel"
+# Fork only on the Pythons the test suite ran on: fork-without-exec safety is a property of
+# the interpreter and its libraries, not something a newer version promises.
+TESTED_PYTHONS = ((3, 11), (3, 12), (3, 13))
+HASH_SEED = "0"
+# Every kernel of both engines: the same string hashes (set order, byte-stable output) and
+# one BLAS thread (OpenBLAS starts a thread per core at import, which rules out forking;
+# one thread also keeps floating-point sums in one order).
+KERNEL_ENVIRONMENT = {"PYTHONHASHSEED": HASH_SEED, "OPENBLAS_NUM_THREADS": "1"}
 
 # What a notebook kernel of this book imports, in import order. Not here on purpose:
 # matplotlib_inline.backend_inline (it hooks into IPython when imported, so it must be
@@ -64,10 +88,77 @@ def engine_choice() -> str:
     return choice
 
 
+def fix_process_environment() -> None:
+    """First thing `python -m cqbook` does: the build process gets the kernels' hash seed
+    (a forked kernel keeps its parent's; it is fixed when an interpreter starts, so this
+    re-runs the command once) and one BLAS thread (before numpy is imported)."""
+    if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
+        os.environ["PYTHONHASHSEED"] = HASH_SEED
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+        _flush_std()
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def os_thread_count() -> int:
+    """Threads of this process as the OS counts them (numpy's BLAS threads included)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 0
+
+
+_no_fork_reason: str | None = None  # set in a task process that its parent did not fork
+
+
+def fork_refusal() -> str | None:
+    """Why this process must not fork a kernel or a task now; None when it may."""
+    if engine_choice() == "kernel":
+        return f"{ENGINE_VARIABLE}=kernel"
+    if _no_fork_reason is not None:
+        return _no_fork_reason
+    if sys.platform != "linux" or not hasattr(os, "fork"):
+        return f"forking without exec is safe here only on Linux, not {sys.platform}"
+    if sys.version_info[:2] not in TESTED_PYTHONS:
+        tested = ", ".join(f"{major}.{minor}" for major, minor in TESTED_PYTHONS)
+        return (f"Python {sys.version_info[0]}.{sys.version_info[1]} is not one the fork "
+                f"engine was tested on ({tested})")
+    threads = os_thread_count()
+    if threads != 1:
+        return f"the process runs {threads} OS threads (a fork copies only one)"
+    if sys.flags.hash_randomization:
+        return (f"the process's string hash seed is random, not PYTHONHASHSEED={HASH_SEED} "
+                "as in every kernel (start it as `python -m cqbook`)")
+    if "asyncio" in sys.modules:
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            return "an asyncio event loop is running in this thread"
+    return None
+
+
 def can_fork() -> bool:
-    """Forking is safe only from a process with one thread (a Dask worker has many)."""
-    return (hasattr(os, "fork") and threading.active_count() == 1
-            and engine_choice() == "fork")
+    return fork_refusal() is None
+
+
+_said = False
+
+
+def say_engine_once(reason: str) -> None:
+    """One line in the build output when kernels are not forked, and why."""
+    global _said
+    if not _said:
+        _said = True
+        print(f"engine: real kernels, one `python -m ipykernel_launcher` each; not forked: "
+              f"{reason}", flush=True)
 
 
 _preloaded = False
@@ -76,8 +167,9 @@ _preloaded = False
 def preload(modules: Iterable[str] = PRELOAD) -> None:
     """Import what every kernel would import, once, in the process the kernels fork from."""
     global _preloaded
-    if _preloaded or engine_choice() != "fork":
+    if _preloaded or fork_refusal() is not None:
         return
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # if numpy is not imported yet
     for name in modules:
         try:
             # Plainly: the filters a module adds to `warnings` at import (numpy's ...) must
@@ -105,8 +197,6 @@ def _fresh_sys_path() -> list[str] | None:
     """The module path of a new interpreter of this Python in this environment, without
     the first entry (`python -m ipykernel_launcher` removes it): a kernel's path. This
     process's own may have grown (pytest, a script's folder)."""
-    import subprocess
-
     try:
         completed = subprocess.run(
             [sys.executable, "-c", "import json, sys; print(json.dumps(sys.path[1:]))"],
@@ -122,7 +212,7 @@ def _forget_kernel_only() -> None:
         del sys.modules[name]
 
 
-# ------------------------------------------------------------------ fork-per-task executor
+# ------------------------------------------------------------------ process-per-task executor
 
 
 def _flush_std() -> None:
@@ -133,82 +223,129 @@ def _flush_std() -> None:
             pass
 
 
+class _Task:
+    """One running task: the pipe its result comes through, and its process."""
+
+    def __init__(self, index: int, read_fd: int, pid: int, process=None):
+        self.index, self.read_fd, self.pid, self.process = index, read_fd, pid, process
+        self.buffer = bytearray()
+
+    def exit_code(self) -> int:
+        if self.process is not None:
+            return self.process.wait()
+        return os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            self.exit_code()
+        except OSError:
+            pass
+
+
 def fork_map(function: Callable, argument_tuples: list[tuple], jobs: int,
              on_done: Callable[[int, bool, Any], None] | None = None) -> list[tuple[bool, Any]]:
-    """Run `function(*args)` for each tuple, each in a fresh process forked from this one,
-    at most `jobs` at a time. Returns [(ok, result or exception)] in the order given, and
-    calls `on_done(index, ok, value)` as each ends."""
+    """Run `function(*args)` for each tuple, each in a fresh process, at most `jobs` at a
+    time: forked from this one where that is safe (`fork_refusal`), else a new interpreter
+    (then `function` and its arguments must pickle). Returns [(ok, result or exception)] in
+    the order given, and calls `on_done(index, ok, value)` as each ends."""
+    reason = fork_refusal()
+    if reason is not None:
+        say_engine_once(reason)
     outcomes: list[tuple[bool, Any] | None] = [None] * len(argument_tuples)
     pending = list(enumerate(argument_tuples))
-    running: dict[int, tuple[int, bytearray, int]] = {}  # fd -> (index, buffer, pid)
+    running: dict[int, _Task] = {}
     selector = selectors.DefaultSelector()
     jobs = max(1, jobs)
     try:
         while pending or running:
             while pending and len(running) < jobs:
                 index, arguments = pending.pop(0)
-                read_fd, pid = _start_task(function, arguments)
-                running[read_fd] = (index, bytearray(), pid)
-                selector.register(read_fd, selectors.EVENT_READ)
+                task = (_fork_task(index, function, arguments) if reason is None
+                        else _spawn_task(index, function, arguments, reason))
+                running[task.read_fd] = task
+                selector.register(task.read_fd, selectors.EVENT_READ)
             for key, _ in selector.select():
-                fd = key.fd
-                index, buffer, pid = running[fd]
-                chunk = os.read(fd, 1 << 16)
+                task = running[key.fd]
+                chunk = os.read(key.fd, 1 << 16)
                 if chunk:
-                    buffer.extend(chunk)
+                    task.buffer.extend(chunk)
                     continue
-                selector.unregister(fd)
-                os.close(fd)
-                del running[fd]
-                _, status = os.waitpid(pid, 0)
-                outcome = _outcome(buffer, status)
-                outcomes[index] = outcome
+                selector.unregister(key.fd)
+                os.close(key.fd)
+                del running[key.fd]
+                outcome = _outcome(task.buffer, task.exit_code())
+                outcomes[task.index] = outcome
                 if on_done is not None:
-                    on_done(index, *outcome)
+                    on_done(task.index, *outcome)
     finally:
-        for fd, (_, _, pid) in running.items():  # interrupted: stop what still runs
-            try:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except OSError:
-                pass
+        for fd, task in running.items():  # interrupted: stop what still runs
+            task.kill()
             os.close(fd)
         selector.close()
     return outcomes  # type: ignore[return-value]
 
 
-def _start_task(function: Callable, arguments: tuple) -> tuple[int, int]:
+def _run_and_send(function: Callable, arguments: tuple, write_fd: int) -> None:
+    try:
+        outcome = (True, function(*arguments))
+    except BaseException as error:  # noqa: BLE001 - sent to the parent
+        outcome = (False, error)
+    try:
+        data = pickle.dumps(outcome)
+    except Exception as error:  # noqa: BLE001
+        data = pickle.dumps((False, RuntimeError(
+            f"{outcome[1]!r} could not be sent back ({error})")))
+    with os.fdopen(write_fd, "wb") as pipe:
+        pipe.write(data)
+    _flush_std()
+
+
+def _fork_task(index: int, function: Callable, arguments: tuple) -> _Task:
     read_fd, write_fd = os.pipe()
     _flush_std()
     pid = os.fork()
     if pid == 0:  # the task's own process
         try:
             os.close(read_fd)
-            try:
-                outcome = (True, function(*arguments))
-            except BaseException as error:  # noqa: BLE001 - sent to the parent
-                outcome = (False, error)
-            try:
-                data = pickle.dumps(outcome)
-            except Exception as error:  # noqa: BLE001
-                data = pickle.dumps((False, RuntimeError(
-                    f"{outcome[1]!r} could not be sent back ({error})")))
-            with os.fdopen(write_fd, "wb") as pipe:
-                pipe.write(data)
-            _flush_std()
+            _run_and_send(function, arguments, write_fd)
         finally:
             os._exit(0)
     os.close(write_fd)
-    return read_fd, pid
+    return _Task(index, read_fd, pid)
 
 
-def _outcome(data: bytearray, status: int) -> tuple[bool, Any]:
+# A new interpreter that takes this process's module path, then the task, from its stdin.
+_SPAWNED = ("import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
+            "from cqbook.engine import _run_spawned_task; _run_spawned_task()")
+
+
+def _spawn_task(index: int, function: Callable, arguments: tuple, reason: str) -> _Task:
+    read_fd, write_fd = os.pipe()
+    _flush_std()
+    process = subprocess.Popen([sys.executable, "-c", _SPAWNED, str(write_fd)],
+                               stdin=subprocess.PIPE, pass_fds=(write_fd,))
+    os.close(write_fd)
+    with process.stdin:
+        pickle.dump(list(sys.path), process.stdin)
+        pickle.dump((reason, function, arguments), process.stdin)
+    return _Task(index, read_fd, process.pid, process)
+
+
+def _run_spawned_task() -> None:
+    global _no_fork_reason, _said
+    write_fd = int(sys.argv[1])
+    reason, function, arguments = pickle.load(sys.stdin.buffer)
+    _no_fork_reason, _said = reason, True  # the parent decided, and said so
+    _run_and_send(function, arguments, write_fd)
+
+
+def _outcome(data: bytearray, code: int) -> tuple[bool, Any]:
     if data:
         try:
             return pickle.loads(bytes(data))
         except Exception as error:  # noqa: BLE001
             return False, RuntimeError(f"the task's result could not be read: {error}")
-    code = os.waitstatus_to_exitcode(status)
     how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
     return False, RuntimeError(f"the worker process ended without a result ({how})")
 
@@ -240,8 +377,6 @@ class ForkedProcess:
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
-                import subprocess
-
                 raise subprocess.TimeoutExpired(str(self.pid), timeout)
             time.sleep(0.01)
         return self.returncode  # type: ignore[return-value]
@@ -258,8 +393,8 @@ class ForkedProcess:
 
 
 class KernelZygote:
-    """A child forked now, while this process runs no event loop and no thread, that waits
-    for the launch command and then becomes the kernel. One use."""
+    """A child forked now, before this notebook's zmq sockets and event loop exist, that
+    waits for the launch command and then becomes the kernel. One use."""
 
     def __init__(self) -> None:
         kernel_sys_path()
@@ -276,6 +411,8 @@ class KernelZygote:
                 traceback.print_exc()
                 _flush_std()
                 os._exit(1)
+            # As a kernel that was stopped: nothing of the parent's runs at exit.
+            _flush_std()
             os._exit(0)
         os.close(read_fd)
         self.pid, self._write_fd, self.used = pid, write_fd, False
@@ -330,11 +467,9 @@ def _become_kernel(read_fd: int) -> None:
     if len(header) < 4:
         os._exit(0)  # the notebook never asked for its kernel
     command, env, cwd = pickle.loads(_read_exactly(read_fd, struct.unpack("!I", header)[0]))
-    # Nothing of the parent's is collected, closed or run at exit in the kernel.
+    # Nothing of the parent's is collected or closed in the kernel.
     gc.freeze()
-    import atexit
-
-    atexit._clear()
+    _close_inherited_event_loop()
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.closerange(3, _max_fd())  # a kernel started by Popen inherits no file either
@@ -353,7 +488,6 @@ def _become_kernel(read_fd: int) -> None:
 
     sys.argv = [ipykernel_launcher.__file__, *command[3:]]
     _forget_kernel_only()
-    _forget_event_loops()
     if "matplotlib" in sys.modules:
         # What ipykernel sets before any import (IPKernelApp.init_gui_pylab) and what
         # matplotlib reads from the environment when it is imported.
@@ -372,21 +506,20 @@ def _become_kernel(read_fd: int) -> None:
     if "pandas" in sys.modules:
         _pandas_as_in_a_kernel(app.shell)
     app.start()
-    atexit._run_exitfuncs()
-    _flush_std()
 
 
-def _forget_event_loops() -> None:
-    """A process that already ran a notebook keeps its asyncio loop (and jupyter_core's
-    record of it); their files were closed above. The kernel starts its own."""
+def _close_inherited_event_loop() -> None:
+    """A process that already ran a notebook keeps the event loop it ran on (jupyter_core
+    keeps it for the thread, asyncio as the thread's loop). Closed here, before its files
+    are, neither reuses it: the kernel starts its own."""
+    if "asyncio" not in sys.modules:
+        return
     import asyncio
 
-    asyncio.events._set_running_loop(None)
-    asyncio.set_event_loop_policy(None)
     utils = sys.modules.get("jupyter_core.utils")
     if utils is not None:
-        utils._runner_map.clear()
-        utils._loop.set(None)
+        utils.ensure_event_loop().close()  # the kept one, or a new one: closed, not reused
+    asyncio.set_event_loop(None)
 
 
 def _pandas_as_in_a_kernel(shell) -> None:
@@ -425,78 +558,134 @@ def _max_fd() -> int:
         return 4096
 
 
-def _fork_kernel_manager_class(zygote: KernelZygote):
+# ------------------------------------------------------------------ jupyter_client, papermill
+
+
+def _provisioner_class():
+    from jupyter_client.provisioning import LocalProvisioner
+
+    class BookProvisioner(LocalProvisioner):
+        """jupyter_client's local provisioner: the kernel environment of both engines, and
+        the kernel forked from `zygote` when there is one (else started by Popen)."""
+
+        zygote: KernelZygote | None = None
+
+        async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+            kwargs = await super().pre_launch(**kwargs)
+            kwargs["env"].update(KERNEL_ENVIRONMENT)
+            return kwargs
+
+        async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+            zygote = self.zygote
+            if zygote is None or zygote.used or not zygote.accepts(cmd):
+                if zygote is not None:
+                    zygote.discard()
+                return await super().launch_kernel(cmd, **kwargs)
+            cwd = kwargs.get("cwd") or os.getcwd()
+            env = dict(kwargs.get("env") or os.environ)
+            if not kwargs.get("independent"):  # as jupyter_client.launcher.launch_kernel does
+                env["JPY_PARENT_PID"] = str(os.getpid())
+            pid = zygote.launch(cmd, env, str(cwd))
+            self.process = ForkedProcess(pid)
+            self.pid = self.pgid = pid
+            self.cwd = cwd
+            return self.connection_info
+
+    return BookProvisioner
+
+
+def _kernel_manager_class(zygote: KernelZygote | None):
     from jupyter_client import AsyncKernelManager
 
-    class ForkKernelManager(AsyncKernelManager):
-        """jupyter_client's kernel manager, launching the kernel from `zygote`."""
+    provisioner_class = _provisioner_class()
 
-        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-            if zygote.used or not zygote.accepts(kernel_cmd):
-                zygote.discard()
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
-            cwd = kw.get("cwd") or os.getcwd()
-            env = dict(kw.get("env") or os.environ)
-            if not kw.get("independent"):  # as jupyter_client.launcher.launch_kernel does
-                env["JPY_PARENT_PID"] = str(os.getpid())
-            pid = zygote.launch(kernel_cmd, env, str(cwd))
-            provisioner = self.provisioner
-            provisioner.process = ForkedProcess(pid)
-            provisioner.pid = provisioner.pgid = pid
-            provisioner.cwd = cwd
-            self._reconcile_connection_info(provisioner.connection_info)
+    class BookKernelManager(AsyncKernelManager):
+        """jupyter_client's kernel manager with our provisioner."""
 
-    return ForkKernelManager
+        async def start_kernel(self, **kw: Any) -> None:
+            if self.provisioner is None:
+                self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+                self.provisioner = provisioner_class(
+                    kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+                self.provisioner.zygote = zygote
+            await super().start_kernel(**kw)
+
+    return BookKernelManager
+
+
+def _quiet_manager_class():
+    from papermill.engines import NotebookExecutionManager
+
+    class QuietManager(NotebookExecutionManager):
+        """papermill writes the whole notebook (validated, SVGs and all) as each cell starts
+        and again as it ends: a quarter of a notebook's time here. This one writes at the
+        start, on an error, every `autosave_cell_every` seconds and at the end (papermill
+        writes the final state in a `finally`, so a timeout or a dead kernel still leaves
+        the notebook showing the cell that was running)."""
+
+        _hushed = False
+
+        def save(self, **kwargs):
+            if not self._hushed:
+                super().save(**kwargs)
+
+        def _without_saving(self, method, *args, **kwargs):
+            self._hushed = True
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self._hushed = False
+
+        def cell_start(self, cell, cell_index=None, **kwargs):
+            return self._without_saving(super().cell_start, cell, cell_index, **kwargs)
+
+        def cell_complete(self, cell, cell_index=None, **kwargs):
+            return self._without_saving(super().cell_complete, cell, cell_index, **kwargs)
+
+    return QuietManager
 
 
 def _engine_class():
     from papermill.engines import NBClientEngine
 
-    class ForkEngine(NBClientEngine):
-        """papermill's nbclient engine; the kernel is forked instead of started anew."""
+    quiet_manager = _quiet_manager_class()
+
+    class BookEngine(NBClientEngine):
+        """papermill's nbclient engine, saving less; the kernel forked where safe."""
+
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True,
+                             log_output=False, autosave_cell_every=30, **kwargs):
+            # papermill's Engine.execute_notebook, with our manager.
+            nb_man = quiet_manager(nb, output_path=output_path, progress_bar=progress_bar,
+                                   log_output=log_output,
+                                   autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output,
+                                             **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
 
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
-            if not can_fork():
-                return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-            _save_only_at_the_end(nb_man)
-            zygote = KernelZygote()
+            reason = fork_refusal()
+            if reason is not None:
+                say_engine_once(reason)
+            zygote = KernelZygote() if reason is None else None
             try:
-                kwargs.setdefault("kernel_manager_class", _fork_kernel_manager_class(zygote))
+                kwargs.setdefault("kernel_manager_class", _kernel_manager_class(zygote))
                 # Every output has arrived when the last cell is done: no need to wait for
                 # the kernel to wind down.
                 kwargs.setdefault("shutdown_kernel", "immediate")
                 return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
             finally:
-                zygote.discard()
+                if zygote is not None:
+                    zygote.discard()
 
-    return ForkEngine
-
-
-def _save_only_at_the_end(nb_man) -> None:
-    """papermill writes the whole notebook (validated, SVGs and all) as each cell starts and
-    again as it ends: a quarter of a notebook's time here. Keep the writes at the start, on
-    an error, every `autosave_cell_every` seconds and at the end (papermill writes the
-    final state in a `finally`, so a timeout or a dead kernel still leaves the notebook
-    showing the cell that was running)."""
-    real_save, quiet = nb_man.save, [False]
-
-    def save(**kwargs):
-        if not quiet[0]:
-            return real_save(**kwargs)
-
-    def hushed(method):
-        def call(*args, **kwargs):
-            quiet[0] = True
-            try:
-                return method(*args, **kwargs)
-            finally:
-                quiet[0] = False
-        return call
-
-    nb_man.save = save
-    nb_man.cell_start = hushed(nb_man.cell_start)
-    nb_man.cell_complete = hushed(nb_man.cell_complete)
+    return BookEngine
 
 
 _registered = False
@@ -513,9 +702,10 @@ def register() -> str:
     return ENGINE_NAME
 
 
-def engine_name() -> str | None:
-    """The papermill engine to use: ours, or papermill's default (None)."""
-    return register() if engine_choice() == "fork" else None
+def engine_name() -> str:
+    """The papermill engine to use: ours, with either kind of kernel (`fork_refusal`)."""
+    engine_choice()  # a wrong CQBOOK_ENGINE is refused before anything runs
+    return register()
 
 
 def preloaded_modules() -> list[str]:
