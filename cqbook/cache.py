@@ -38,11 +38,17 @@ def files_under(folder: Path, pattern: str = "*") -> list[Path]:
 
 
 def shared_inputs() -> dict[str, str]:
-    """Digests of what every notebook depends on; computed once per build."""
+    """Digests of what every notebook depends on; computed once per build. The environment
+    is the lock (every installed package, version and hash) and the Python running it."""
+    import platform
+
+    lock = REPO_ROOT / "requirements.lock"
     return {
         "data": tree_digest(files_under(DATA_DIR)),
         "package": tree_digest(files_under(PACKAGE_DIR, "*.py")),
         "requirements": file_digest(REQUIREMENTS),
+        "lock": file_digest(lock) if lock.exists() else "none",
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
         "engine": ENGINE_VERSION,
     }
 

@@ -105,7 +105,9 @@ def commit_description(repo: Path = REPO_ROOT) -> str:
 
 
 def package_versions(requirements: Path = REPO_ROOT / "requirements.txt") -> dict[str, str]:
-    """Installed version of every package pinned in requirements.txt (sorted by name)."""
+    """Installed version of every package pinned in requirements.txt (sorted by name), and
+    a last row for the lock beside it: its digest, and every installed package whose version
+    is not the locked one."""
     versions = {}
     for line in requirements.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
@@ -116,7 +118,26 @@ def package_versions(requirements: Path = REPO_ROOT / "requirements.txt") -> dic
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "not installed"
-    return dict(sorted(versions.items(), key=lambda item: item[0].lower()))
+    versions = dict(sorted(versions.items(), key=lambda item: item[0].lower()))
+    lock = requirements.with_suffix(".lock")
+    if lock.exists():
+        import hashlib
+
+        def _normalized(name: str) -> str:
+            return re.sub(r"[-_.]+", "-", name).lower()
+
+        text = lock.read_text(encoding="utf-8")
+        locked = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", text, flags=re.MULTILINE)
+        installed = {_normalized(d.metadata["Name"]): d.version
+                     for d in importlib.metadata.distributions()}
+        moved = [f"{name} {installed[_normalized(name)]} (locked {version})"
+                 for name, version in locked
+                 if installed.get(_normalized(name), version) != version]
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        versions[lock.name] = (f"SHA-256 {digest[:16]}…, {len(locked)} packages; "
+                               + (f"not as locked: {', '.join(moved)}" if moved
+                                  else "installed as locked"))
+    return versions
 
 
 # --- provenance box ----------------------------------------------------------------------------
