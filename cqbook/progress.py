@@ -20,6 +20,8 @@ class Progress:
         if _is_terminal(self.stream) and total > 1:
             from tqdm import tqdm
 
+            # No monitor thread: a process with a second thread does not fork kernels.
+            tqdm.monitor_interval = 0
             self.bar = tqdm(total=total, desc=label, unit="run", file=self.stream,
                             bar_format="{desc}: {bar} {n_fmt}/{total_fmt} runs "
                                        "[{elapsed} elapsed, ETA {remaining}]")
