@@ -8,8 +8,40 @@ import sys
 from pathlib import Path
 
 
+def _once_each(names: list[str], command: str) -> None:
+    """Refuse a name given twice with -p (`-p n 1 -p n 2`): keeping the last one silently
+    would run something other than what the first says."""
+    from cqbook import params
+
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise params.ParameterError(f"{command}: `{name}` is given twice with -p; give it "
+                                        "once")
+
+
 def _pairs(values: list[list[str]] | None) -> dict[str, str]:
+    _once_each([name for name, _ in values or []], "run")
     return {name: value for name, value in (values or [])}
+
+
+def _whole_number(maximum: int):
+    """An argparse type: a whole number from 1 to `maximum` (0 or -1 would mean "no limit"
+    or "no worker" further down, silently; a huge one would fork that many processes)."""
+
+    def read(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not 1 <= number <= maximum:
+            raise argparse.ArgumentTypeError(f"{number} is not between 1 and {maximum}")
+        return number
+
+    return read
+
+
+JOBS = _whole_number(64)
+SECONDS = _whole_number(86_400)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,10 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build", help="execute what changed and publish the book")
-    build.add_argument("--jobs", "-j", type=int, help="parallel notebooks (default: cores)")
+    build.add_argument("--jobs", "-j", type=JOBS,
+                       help="parallel notebooks (default: cores)")
     build.add_argument("--params", type=Path, help="book parameters file "
                        "(default: params/book.yml)")
-    build.add_argument("--cell-timeout", type=int, metavar="SECONDS",
+    build.add_argument("--cell-timeout", type=SECONDS, metavar="SECONDS",
                        help="fail a cell that runs longer (default: 120)")
 
     run = commands.add_parser("run", help="re-run one notebook with new parameters")
@@ -36,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("-p", "--param", nargs="+", action="append", metavar="NAME VALUE",
                        help="a parameter name and the values to sweep")
     sweep.add_argument("-f", "--params-file", type=Path, help="fixed values for every run")
-    sweep.add_argument("--jobs", "-j", type=int)
+    sweep.add_argument("--jobs", "-j", type=JOBS)
     sweep.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
 
     diff = commands.add_parser("diff", help="headline values, parameters and charts changed "
@@ -91,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             reruns.run(arguments.notebook, values, arguments.params_file)
         elif arguments.command == "sweep":
             grid = {}
+            _once_each([name for name, *_ in arguments.param or []], "sweep")
             for name, *values in arguments.param or []:
                 if not values:
                     raise params.ParameterError(f"sweep: `{name}` needs at least one value")
@@ -102,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     except (params.ParameterError, pipeline.BuildError, ExecutionFailure, NotebookFileError,
             _data_error()) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a folder that cannot be written, a full disk: the file and why
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
         return 2
     return 0
 

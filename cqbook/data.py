@@ -18,7 +18,9 @@ import functools
 import hashlib
 import json
 import math
+import os
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +32,15 @@ PAGE_RESOURCE = "page"
 TABLES = ("articles", "entities", "exclusions", "figures", "glossary", "policy", "qualifiers",
           "units")
 # Entity columns that hold a figure, and the base unit that figure must have.
+# Limits far above what one page needs (the whole package is ~100 KB, its longest CSV field
+# 146 characters), so that a runaway file is refused in a second instead of read for minutes.
+MAX_DESCRIPTOR_BYTES = 1_000_000
+MAX_FILE_BYTES = 2_000_000
+MAX_PACKAGE_BYTES = 10_000_000
+MAX_FIELD_CHARS = 10_000
+# Resource paths: also what the data page's download links can carry.
+SAFE_PATH = re.compile(r"[A-Za-z0-9_./-]+")
+FIELD_TYPES = ("string", "number", "integer", "boolean", "date")
 ENTITY_FIGURE_COLUMNS = {
     "investment_figure_id": "CNY",
     "floor_area_figure_id": "m2",
@@ -42,7 +53,7 @@ class DataError(ValueError):
 
 
 def _display(path: Path) -> str:
-    path = Path(path).resolve()
+    path = Path(os.path.abspath(path))  # as named, not where a link leads
     try:
         return str(path.relative_to(REPO_ROOT))
     except ValueError:
@@ -69,7 +80,9 @@ def _convert(text: str, type_: str):
         return text
     if type_ == "number":
         number = float(text)
-        if not math.isfinite(number):
+        # More digits than a float holds would be rounded away unseen: the value the page
+        # prints could then differ from the one written here.
+        if not math.isfinite(number) or Fraction(text.strip()) != Fraction(repr(number)):
             raise ValueError
         return number
     if type_ == "integer":
@@ -93,19 +106,24 @@ def _check_constraints(path, row, field, value):
 
 
 def _read_table(data_dir: Path, resource: dict) -> pd.DataFrame:
-    path = data_dir / resource["path"]
+    path = resource_file(data_dir, resource)
     fields = resource["schema"]["fields"]
     names = [f["name"] for f in fields]
     try:
         with open(path, encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle))
-    except FileNotFoundError:
-        _fail(path, "file is missing")
+            rows = list(csv.reader(handle, strict=True))
     except UnicodeDecodeError as error:
         _fail(path, f"not UTF-8 ({error.reason} at byte {error.start})")
+    except csv.Error as error:  # a NUL byte, a field over csv's own limit, a stray quote
+        _fail(path, f"not a readable CSV file ({error})")
     if not rows:
         _fail(path, "file is empty (no header)")
     header, body = rows[0], rows[1:]
+    seen = set()
+    for name in header:
+        if name in seen:  # read by name, the second column would silently win
+            _fail(path, "column given twice in the header", 0, name)
+        seen.add(name)
     for name in names:
         if name not in header:
             _fail(path, "missing column (header has: " + ", ".join(header) + ")", 0, name)
@@ -119,6 +137,9 @@ def _read_table(data_dir: Path, resource: dict) -> pd.DataFrame:
         record = dict(zip(header, cells))
         for field in fields:
             name, text = field["name"], record[field["name"]]
+            if len(text) > MAX_FIELD_CHARS:
+                _fail(path, f"value of {len(text):,} characters is longer than the limit of "
+                      f"{MAX_FIELD_CHARS:,}", row_number, name)
             if text == "":
                 if field.get("constraints", {}).get("required"):
                     _fail(path, "required value is empty", row_number, name)
@@ -163,7 +184,7 @@ def _check_foreign_keys(data_dir: Path, resources: dict, tables: dict) -> None:
             known = set(tables[target][target_column])
             for row, value in enumerate(tables[name][column], start=1):
                 if value and value not in known:
-                    _fail(data_dir / resource["path"],
+                    _fail(resource_file(data_dir, resource),
                           f"{value!r} is not a {target_column} in {target}.csv", row, column)
 
 
@@ -171,16 +192,16 @@ def _check_foreign_keys(data_dir: Path, resources: dict, tables: dict) -> None:
 
 
 def _check_page_hash(data_dir: Path, resource: dict) -> str:
-    path = data_dir / resource["path"]
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        _fail(path, "the source page is missing")
-    recorded = resource.get("hash", "").removeprefix("sha256:")
+    path = resource_file(data_dir, resource)
+    raw = path.read_bytes()
+    recorded = str(resource.get("hash", "")).removeprefix("sha256:")
     actual = hashlib.sha256(raw).hexdigest()
     if actual != recorded:
         _fail(path, f"SHA-256 mismatch: datapackage.json records {recorded}, file has {actual}")
-    return raw.decode("utf-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        _fail(path, f"not UTF-8 ({error.reason} at byte {error.start})")
 
 
 def _check_on_page(path, page, frame, column, what="quote"):
@@ -269,14 +290,115 @@ def _check_headlines(path: Path, page: str, articles: pd.DataFrame) -> None:
 
 
 def _read_package(data_dir: Path) -> dict:
+    """The descriptor's resources by name, each checked for what the loader relies on."""
     path = data_dir / "datapackage.json"
+    _check_inside(data_dir, path, path)
     try:
-        package = json.loads(path.read_text(encoding="utf-8"))
-        return {r["name"]: r for r in package["resources"]}
+        if path.stat().st_size > MAX_DESCRIPTOR_BYTES:
+            _fail(path, f"larger than the limit of {MAX_DESCRIPTOR_BYTES:,} bytes")
+        package = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
     except FileNotFoundError:
         _fail(path, "file is missing")
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        _fail(path, f"not a data package descriptor ({error})")
+    except (OSError, UnicodeDecodeError) as error:
+        _fail(path, f"cannot be read ({type(error).__name__})")
+    except ValueError as error:
+        _fail(path, f"not valid JSON ({error})")
+    if not isinstance(package, dict) or not isinstance(package.get("resources"), list):
+        _fail(path, "not a data package descriptor (no list of `resources`)")
+    resources = {}
+    for number, resource in enumerate(package["resources"], start=1):
+        name = resource.get("name") if isinstance(resource, dict) else None
+        if not isinstance(name, str) or not isinstance(resource.get("path"), str):
+            _fail(path, f"resource {number} needs a `name` and a `path` (text)")
+        if name in resources:
+            _fail(path, f"resource {name!r} is given twice")
+        if name != PAGE_RESOURCE:
+            _check_schema(path, name, resource.get("schema"))
+        resources[name] = resource
+    for name, resource in resources.items():
+        for foreign in resource.get("schema", {}).get("foreignKeys", []):
+            target = foreign["reference"]["resource"] or name
+            (column,) = foreign["reference"]["fields"]
+            fields = resources.get(target, {}).get("schema", {}).get("fields", [])
+            if column not in [f["name"] for f in fields]:
+                _fail(path, f"resource {name!r}: foreign key refers to {target}.{column}, "
+                      "which is not a field of a resource")
+    return resources
+
+
+def _unique_keys(pairs: list) -> dict:
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:  # json keeps the last silently; the reader sees the first
+            raise ValueError(f"key {key!r} is given twice in one object")
+    return dict(pairs)
+
+
+def _check_schema(path: Path, name: str, schema) -> None:
+    where = f"resource {name!r}"
+    if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
+        _fail(path, f"{where} has no `schema` with a list of `fields`")
+    names = set()
+    for field in schema["fields"]:
+        if not isinstance(field, dict) or not isinstance(field.get("name"), str):
+            _fail(path, f"{where}: every field needs a `name`")
+        if field.get("type") not in FIELD_TYPES:
+            _fail(path, f"{where}, field {field['name']!r}: type {field.get('type')!r} is not "
+                  f"one of {', '.join(FIELD_TYPES)}")
+        if field["name"] in names:
+            _fail(path, f"{where}: field {field['name']!r} is given twice")
+        names.add(field["name"])
+        if not isinstance(field.get("constraints", {}), dict):
+            _fail(path, f"{where}, field {field['name']!r}: `constraints` must be an object")
+    for key in schema.get("primaryKey", []):
+        if key not in names:
+            _fail(path, f"{where}: primary key {key!r} is not a field")
+    for foreign in schema.get("foreignKeys", []):
+        try:
+            (column,) = foreign["fields"]
+            (_,) = foreign["reference"]["fields"]
+            target = foreign["reference"]["resource"]
+        except (KeyError, TypeError, ValueError):
+            _fail(path, f"{where}: a foreign key needs one field and a reference to one field "
+                  "of a resource")
+        if column not in names or not isinstance(target, str):
+            _fail(path, f"{where}: foreign key {column!r} names no field or no resource")
+
+
+def _check_inside(data_dir: Path, path: Path, shown: Path) -> Path:
+    """`path`, resolved, if it lies inside data_dir (symbolic links followed)."""
+    inside = Path(data_dir).resolve()
+    real = Path(os.path.realpath(path))
+    if not real.is_relative_to(inside):
+        _fail(shown, "resolves to a file outside the data folder; refused")
+    return real
+
+
+def resource_file(data_dir: Path, resource: dict) -> Path:
+    """The file of a resource, checked to lie inside data_dir and to be a regular file of
+    sensible size: a descriptor can name `/etc/passwd` or `../../x.csv`, and a link can point
+    anywhere. Nothing outside the package is opened, and no message shows a file's content."""
+    relative = resource["path"]
+    descriptor = Path(data_dir) / "datapackage.json"
+    if (not SAFE_PATH.fullmatch(relative) or Path(relative).is_absolute()
+            or ".." in Path(relative).parts):
+        _fail(descriptor, f"resource {resource['name']!r}: path {relative[:100]!r} must be "
+              "relative and inside the data folder (no leading /, no .., only letters, "
+              "digits and _ . / -)")
+    path = Path(data_dir) / relative
+    _check_inside(data_dir, path, path)
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        _fail(path, "file is missing")
+    except OSError as error:
+        _fail(path, f"cannot be read ({type(error).__name__})")
+    if not path.is_file():
+        _fail(path, "not a regular file")
+    if status.st_size > MAX_FILE_BYTES:
+        _fail(path, f"{status.st_size:,} bytes is larger than the limit of "
+              f"{MAX_FILE_BYTES:,} bytes per file")
+    return path
 
 
 def _stamp(data_dir: Path) -> tuple:
@@ -292,9 +414,13 @@ def _load(data_dir_text: str, stamp: tuple) -> tuple[dict, str]:
     for name in (PAGE_RESOURCE, *TABLES):
         if name not in resources:
             _fail(data_dir / "datapackage.json", f"no resource named {name!r}")
+    total = sum(resource_file(data_dir, r).stat().st_size for r in resources.values())
+    if total > MAX_PACKAGE_BYTES:
+        _fail(data_dir / "datapackage.json", f"its files hold {total:,} bytes, more than the "
+              f"limit of {MAX_PACKAGE_BYTES:,}")
     page = _check_page_hash(data_dir, resources.pop(PAGE_RESOURCE))
     tables = {name: _read_table(data_dir, r) for name, r in resources.items()}
-    path_of = {name: data_dir / r["path"] for name, r in resources.items()}
+    path_of = {name: resource_file(data_dir, r) for name, r in resources.items()}
     # Units and qualifiers first: their own message lists the vocabulary, clearer than the
     # foreign key to units.csv would be.
     _check_on_page(path_of["figures"], page, tables["figures"], "quote")
@@ -404,9 +530,10 @@ def datapackage_hash(data_dir=DATA_DIR) -> str:
     order): one digest for the book's provenance box."""
     data_dir = Path(data_dir)
     descriptor = data_dir / "datapackage.json"
-    paths = sorted(r["path"] for r in _read_package(data_dir).values())
+    resources = sorted(_read_package(data_dir).values(), key=lambda r: r["path"])
     digest = hashlib.sha256()
-    for name, path in [("datapackage.json", descriptor)] + [(p, data_dir / p) for p in paths]:
+    for name, path in [("datapackage.json", descriptor)] + [
+            (r["path"], resource_file(data_dir, r)) for r in resources]:
         digest.update(name.encode("utf-8") + b"\0")
         digest.update(path.read_bytes())
         digest.update(b"\0")

@@ -4,8 +4,11 @@ provenance box at the top of each chapter.
 Each is a pure function of the data package and of what the build knows (parameters,
 execution times, the commit), so none is committed: `publishing.stage_sources` writes them
 into the staged book at every Sphinx build. Everything taken from the data or from a
-parameter is written as raw HTML through `html.escape`, so a quote holding `<script>`, a
-MyST role or a Markdown table bar shows as text; only the page frames (titles, prose written
+parameter is text, never markup: inside raw HTML through `esc` (`html.escape`, and line
+breaks as character references, so that no blank line ends the HTML block and lets MyST read
+what follows); in a heading or a paragraph through `md_text` (every ASCII punctuation mark
+backslash-escaped). A quote holding `<script>`, a MyST role, a ```` ```{literalinclude} ````
+fence or a Markdown table bar shows as text; only the page frames (titles, prose written
 here) are MyST.
 """
 
@@ -51,13 +54,25 @@ table.cq-table td, table.cq-table th { vertical-align: top; }
 KIND_TITLES = {"place": "Places", "firm": "Firms", "project": "Projects", "policy": "Policy",
                "organisation": "Organisations", "brand": "Brands", "unit": "Units"}
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_./-]+")
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
 def esc(value: Any) -> str:
-    """Text for raw HTML: every character that could open markup is escaped."""
+    """Text for raw HTML: every character that could open markup is escaped, and a line
+    break becomes `&#10;` (a blank line would end the raw HTML block: MyST would read the
+    rest as Markdown, directives included)."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
-    return html.escape(str(value), quote=True)
+    return _LINE_BREAK.sub("&#10;", html.escape(str(value), quote=True))
+
+
+def md_text(value: Any) -> str:
+    """Text for a MyST heading or paragraph: one line, every ASCII punctuation mark
+    backslash-escaped, so that no role, directive, link, HTML tag or emphasis can open."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
 
 
 def html_table(columns: list[str], rows: list[list[str]], escape: bool = True) -> str:
@@ -287,7 +302,7 @@ def sources_page(data_dir: Path = DATA_DIR) -> str:
                  esc(f["measure"]), esc(printed[f["figure_id"]]),
                  f'<span lang="zh-Hans">{esc(f["quote"])}</span>']
                 for f in own.to_dict("records")]
-        tables += [f"### {esc(article['title_en'])}", "",
+        tables += [f"### {md_text(article['title_en'])}", "",
                    html_table(["figure", "what it measures", "value", "clause on the page"],
                               rows, escape=False), ""]
     first = articles.iloc[0]
@@ -297,7 +312,7 @@ def sources_page(data_dir: Path = DATA_DIR) -> str:
         ("This is the text every number in the book was read from, exactly as the data package "
         "holds it (`data/raw/chongqing_daily_page.txt`, checked against its SHA-256 at every "
         "build). The paper and the issue date are not printed on the page; they are inferred "
-        f"({esc(first['paper_title'])}, about {first['issue_date']:%d %B %Y}). Line breaks are "
+        f"({md_text(first['paper_title'])}, about {first['issue_date']:%d %B %Y}). Line breaks are "
         "as extracted: some paragraphs are cut off where the page's layout broke them."),
         "",
         (f"Each of the {len(spans)} figures in `figures.csv` is "
@@ -338,7 +353,7 @@ def glossary_page(data_dir: Path = DATA_DIR) -> str:
             continue
         rows = [[f'<span lang="zh-Hans">{esc(t["term_zh"])}</span>', esc(t["pinyin"]),
                  esc(t["term_en"])] for t in terms.to_dict("records")]
-        parts += [f"## {KIND_TITLES.get(kind, kind.capitalize())}", "",
+        parts += [f"## {md_text(KIND_TITLES.get(kind, kind.capitalize()))}", "",
                   html_table(["Chinese", "pinyin", "English"], rows, escape=False), ""]
     return "\n".join(parts)
 
@@ -364,26 +379,27 @@ def data_page(data_dir: Path = DATA_DIR, link_prefix: str = "../data/") -> str:
         return f"{{download}}`{text or path} <{link_prefix}{path}>`"
 
     parts = [f"# {GENERATED['data']}", "",
-             f"{esc(package.get('description', ''))}", "",
+             md_text(package.get("description", "")), "",
              f"The tables are a Frictionless Data Package: {download('datapackage.json')} holds "
              "their schemas, keys and checksums. Licence: "
-             + "; ".join(esc(lic.get("title", lic.get("name", "")))
+             + "; ".join(md_text(lic.get("title", lic.get("name", "")))
                          for lic in package.get("licenses", [])) + ".", "",
              ("CSV files are UTF-8 with LF line endings, sorted by their key. Every chapter reads "
              "them only through `cqbook.data`, which checks them against these schemas and "
              "against the page at every load."), ""]
     for resource in package["resources"]:
-        parts += [f"## {esc(resource.get('title', resource['name']))}", "",
-                  f"{esc(resource.get('description', ''))}", "",
+        digest = str(resource.get("hash", "")).removeprefix("sha256:")
+        parts += [f"## {md_text(resource.get('title', resource['name']))}", "",
+                  md_text(resource.get("description", "")), "",
                   f"Download: {download(resource['path'])}"
-                  + (f" — SHA-256 `{esc(resource['hash'].removeprefix('sha256:'))}`"
-                     if resource.get("hash") else ""), ""]
+                  + (f" — SHA-256 <code>{md_text(digest)}</code>" if digest else ""), ""]
         schema = resource.get("schema")
         if not schema:
             continue
         keys = schema.get("primaryKey", [])
         if keys:
-            parts += [f"Primary key: {', '.join(f'`{esc(k)}`' for k in keys)}.", ""]
+            parts += ["Primary key: " + ", ".join(f"<code>{md_text(k)}</code>" for k in keys)
+                      + ".", ""]
         rows = [[f"<code>{esc(f['name'])}</code>", esc(f["type"]),
                  "yes" if f.get("constraints", {}).get("required") else "",
                  esc(_constraints(f)), esc(f.get("description", ""))]

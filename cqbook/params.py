@@ -30,8 +30,11 @@ from typing import Any
 
 import yaml
 
+# A parameter file is a few lines; more is a mistake (or an attack on the YAML parser).
+MAX_PARAMETER_FILE_BYTES = 65_536
 TYPES = ("int", "float", "bool", "str", "date", "list[int]", "list[float]", "list[str]")
 MAX_STR_LENGTH = 200
+MAX_NUMBER_LENGTH = 40  # characters of a number or date as written: more is a typo
 _COMPARISONS = {"min": ">=", "max": "<=", "above": ">", "below": "<"}
 _INT_TEXT = re.compile(r"[+-]?(0|[1-9][0-9]*)")
 _FLOAT_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
@@ -201,7 +204,11 @@ def _check_declared_bounds(parameter: Parameter, where: str) -> None:
 def _coerce_scalar(value: Any, type_name: str, where: str) -> Any:
     """Read one value as `type_name`; text is parsed strictly, typed values are checked."""
     def refuse(why: str) -> ParameterError:
-        return ParameterError(f"{where}: {value!r} is not a valid {type_name}: {why}")
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:50] + "…"
+        return ParameterError(f"{where}: {shown} is not a valid {type_name}: {why}")
+
+    if type_name in ("int", "float", "date") and len(str(value)) > MAX_NUMBER_LENGTH:
+        raise refuse(f"longer than {MAX_NUMBER_LENGTH} characters")
 
     if type_name == "bool":
         if isinstance(value, bool):
@@ -324,12 +331,26 @@ def validate(declaration: Declaration, overrides: dict[str, Any],
 
 
 class _StrictTextLoader(yaml.BaseLoader):
-    """Every scalar as text, and a key given twice refused: YAML would silently keep the
-    last one, and the reader of the file would believe the first."""
+    """Every scalar as text; a key given twice refused (YAML would silently keep the last
+    one, and the reader of the file would believe the first); keys only plain text; no
+    anchors or aliases: a few hundred bytes of nested aliases expand to gigabytes (the
+    "billion laughs"), and a parameter file has nothing to repeat."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (& and *) are not allowed in a parameters file",
+                event.start_mark)
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node, deep=False):
         seen = set()
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a key must be a plain name, not a list or a mapping",
+                    key_node.start_mark)
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -340,19 +361,38 @@ class _StrictTextLoader(yaml.BaseLoader):
 
 def read_parameter_file(path: Path) -> dict[str, Any]:
     """Read a YAML mapping with every scalar kept as text (see the module docstring)."""
+    path = Path(path)
     try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ParameterError(f"{path}: parameters file not found") from None
+        if not path.is_file():  # a folder, a pipe or /dev/zero would block or never end
+            what = "is a folder" if path.is_dir() else (
+                "is not a regular file" if path.exists() else "not found")
+            raise ParameterError(f"{path}: parameters file {what}")
+        if path.stat().st_size > MAX_PARAMETER_FILE_BYTES:
+            raise ParameterError(f"{path}: parameters file of {path.stat().st_size:,} bytes is "
+                                 f"larger than the limit of {MAX_PARAMETER_FILE_BYTES:,}")
+        text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
         raise ParameterError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise ParameterError(f"{path}: parameters file cannot be read "
+                             f"({error.strerror or type(error).__name__})") from None
     try:
         content = yaml.load(text, Loader=_StrictTextLoader)
     except yaml.YAMLError as error:
-        raise ParameterError(f"{path}: malformed YAML: {error}") from None
+        raise ParameterError(f"{path}: malformed YAML: {_one_line(error)}") from None
     if content is None or content == "":
         raise ParameterError(f"{path}: the parameters file is empty")
     if not isinstance(content, dict):
         raise ParameterError(f"{path}: expected a mapping of name: value, "
                              f"got {type(content).__name__}")
     return content
+
+
+def _one_line(error: yaml.YAMLError) -> str:
+    """PyYAML's message without the quoted excerpt of the file, on one line."""
+    problem = getattr(error, "problem", None)
+    mark = getattr(error, "problem_mark", None)
+    if problem is None:
+        return str(error).splitlines()[0][:200]
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+    return f"{problem}{where}"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cqbook import cache, params, results
+from cqbook import cache, limits, params, results
 from cqbook.execution import CELL_TIMEOUT_SECONDS
 from cqbook.paths import BUILD_DIR, NOTEBOOKS_DIR, PARAMS_DIR, REPO_ROOT
 
@@ -84,8 +84,11 @@ def notebook_paths() -> dict[str, Path]:
 
 
 def book_parameters(params_file: Path | None = BOOK_PARAMS_FILE) -> dict[str, dict[str, Any]]:
-    """The book's parameter file: a mapping notebook name → {parameter: value}."""
-    if params_file is None or not Path(params_file).exists():
+    """The book's parameter file: a mapping notebook name → {parameter: value}. Only the
+    default file may be absent (the defaults, then); a file named by the user must exist, or
+    a typo in its name would build the defaults and say nothing."""
+    if params_file is None or (Path(params_file) == BOOK_PARAMS_FILE
+                               and not os.path.lexists(params_file)):
         return {}
     content = params.read_parameter_file(params_file)
     for name, values in content.items():
@@ -135,6 +138,7 @@ def _execute_job(job: NotebookJob, output: Path) -> tuple[str, float]:
 
     seconds = execute_notebook(job.source, output, job.parameters, FAILURES_DIR,
                                job.cell_timeout)
+    limits.check_outputs(output, job.source.name)  # before it is cached: see cqbook.limits
     return job.name, seconds
 
 

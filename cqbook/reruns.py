@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cqbook import params
+from cqbook import limits, params
 from cqbook.cache import write_json_atomic
 from cqbook.paths import REPO_ROOT
 
@@ -57,12 +57,23 @@ def resolve(notebook: str, cli_values: dict[str, str], params_file: Path | None)
     """(path, declaration, full parameter set, the values that differ from the defaults)."""
     path = notebook_path(notebook)
     declaration = params.read_declaration(path)
-    given = dict(params.read_parameter_file(params_file)) if params_file else {}
+    given = _file_values(params_file, cli_values)
     given.update(cli_values)
     resolved = params.validate(declaration, given, str(params_file or "command line"))
     defaults = params.validate(declaration, {})
     changed = {k: v for k, v in resolved.items() if v != defaults[k]}
     return path, declaration, resolved, changed
+
+
+def _file_values(params_file: Path | None, given: dict) -> dict[str, Any]:
+    """The values in `params_file`, refusing a name also `given` on the command line: which
+    of the two should win is a guess, and a wrong guess runs what nobody asked for."""
+    values = dict(params.read_parameter_file(params_file)) if params_file else {}
+    both = sorted(set(values) & set(given))
+    if both:
+        raise params.ParameterError(f"`{both[0]}` is given both in {params_file} and with -p; "
+                                    "give it once")
+    return values
 
 
 def run(notebook: str, cli_values: dict[str, str], params_file: Path | None = None,
@@ -75,6 +86,7 @@ def run(notebook: str, cli_values: dict[str, str], params_file: Path | None = No
     folder = output_root / folder_name(notebook, changed)
     executed = folder / f"{notebook}.ipynb"
     seconds = execute_notebook(path, executed, resolved, folder / "failures")
+    limits.check_outputs(executed, path.name)
     headlines = _headlines_of(executed)
     write_json_atomic(folder / "parameters.json", resolved)
     write_json_atomic(folder / "headline_values.json", headlines)
@@ -110,8 +122,11 @@ GLUE_ROLE = re.compile(r"\{glue(?::text)?\}`([^`:]+)(?::([^`]*))?`")
 
 def fill_glue_roles(notebook) -> None:
     """Replace {glue:text}`name:spec` in markdown cells by the glued value, as the book does;
-    nbconvert knows no MyST roles and would print them raw."""
+    nbconvert knows no MyST roles and would print them raw. The value goes in as text, as in
+    the book: pasted raw into Markdown, a value quoting the page could hold `<img onerror=…>`
+    and run as a script in the page."""
     from cqbook.headlines import GLUE_PREFIX
+    from cqbook.pages import md_text
 
     values = {}
     for cell in notebook.cells:
@@ -127,9 +142,12 @@ def fill_glue_roles(notebook) -> None:
             return match.group(0)
         try:
             value = ast.literal_eval(values[name])
-        except (ValueError, SyntaxError):
-            return values[name]
-        return format(value, spec) if spec and spec != "s" else str(value)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return md_text(values[name])
+        try:
+            return md_text(format(value, spec) if spec and spec != "s" else value)
+        except (ValueError, TypeError):  # a spec that does not fit the value: show it plain
+            return md_text(value)
 
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
@@ -146,7 +164,11 @@ def sweep_grid(notebook: str, grid: dict[str, list[str]], params_file: Path | No
     """Every combination of the grid's values, each checked in full before anything runs."""
     path = notebook_path(notebook)
     declaration = params.read_declaration(path)
-    base = dict(params.read_parameter_file(params_file)) if params_file else {}
+    base = _file_values(params_file, grid)
+    for name, values in grid.items():
+        twice = sorted({v for v in values if values.count(v) > 1})
+        if twice:  # two identical runs: a typo for another value, most likely
+            raise params.ParameterError(f"sweep: value {twice[0]!r} of `{name}` is given twice")
     names = list(grid)
     combinations = list(itertools.product(*(grid[name] for name in names)))
     if len(combinations) > MAX_SWEEP_RUNS:
@@ -163,6 +185,7 @@ def _sweep_one(source: Path, output: Path, parameters: dict[str, Any]) -> list[d
     from cqbook.execution import execute_notebook
 
     execute_notebook(source, output, parameters, output.parent / "failures")
+    limits.check_outputs(output, source.name)
     return _headlines_of(output)
 
 
