@@ -8,9 +8,9 @@ numerals), so that the data tests can check every figure against its own quote.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 YI = 1e8
 WAN = 1e4
@@ -300,9 +300,36 @@ def read_numbers(text: str) -> list[Reading]:
 
 
 def reads_back(reading: Reading, value: float, unit: str) -> bool:
-    """True if this printed number, with the unit printed after it, states value in unit."""
+    """True if this printed number, with the unit printed after it, states value in unit
+    exactly, to the digits printed: 104.8600001 does not read back from 104.86."""
     if unit in UNPRINTED_UNITS:
-        return reading.unit is None and math.isclose(reading.number, value)
+        return reading.unit is None and exact_number(reading.token) == _exact(value)
     if reading.unit is None or base_unit(reading.unit) != base_unit(unit):
         return False
-    return math.isclose(to_base(reading.number, reading.unit), to_base(value, unit))
+    printed = exact_number(reading.token) * _exact_factor(reading.unit)
+    return printed == _exact(value) * _exact_factor(unit)
+
+
+# 亩 is 10000/15 m², which no float holds; every other factor is a power of ten.
+_EXACT_FACTORS = {"亩": Fraction(10000, 15)}
+
+
+def _exact_factor(unit: str) -> Fraction:
+    return _EXACT_FACTORS.get(unit, Fraction(UNITS[unit][0]))
+
+
+def _exact(value: float) -> Fraction:
+    """The decimal a float was written as (its shortest repr), not its binary value: 104.86
+    read from a CSV is 104.86, so that it compares equal to the printed 104.86."""
+    return Fraction(repr(float(value)))
+
+
+def exact_number(token: str) -> Fraction:
+    """parse_number without rounding: '2338.16亿' -> Fraction(233816000000)."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([万亿]*)", token)
+    if not match:
+        return Fraction(int(parse_number(token)))  # Chinese numerals: whole numbers
+    number = Fraction(match.group(1))
+    for char in match.group(2):
+        number *= int(_BIG[char])
+    return number
