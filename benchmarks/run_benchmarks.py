@@ -7,10 +7,13 @@ after another and in a rotating order:
 
 - naive      `papermill` command line per notebook, one after another, then
              `jupyter-book build` of the same book sources: the reference (1.00);
-- clean      `python -m cqbook build` with no `_build` at all;
+- clean      `python -m cqbook build` with no `_build` at all (kernels forked);
+- clean-kernel  the same with `CQBOOK_ENGINE=kernel` (one `python -m ipykernel_launcher`
+             per notebook, no fork anywhere), at the same `--jobs`: what the fork buys;
 - no-op      `python -m cqbook build` again, nothing changed;
 - changed    `python -m cqbook build` after one notebook's text changed;
 - sweep      `python -m cqbook sweep` of one notebook over N values of one parameter;
+- sweep-kernel  the same with `CQBOOK_ENGINE=kernel`, at the same `--jobs`;
 - sweep-pm   the same N runs by the `papermill` command line, one after another: the
              reference of the sweep.
 
@@ -19,6 +22,8 @@ over the rounds, the ratios (build ratios against `naive`, the sweep against `sw
 the peak resident memory of any one process of each variant, and the machine. Compare
 ratios, not seconds: other work on the machine moves the seconds, alternating and medians
 keep the ratios honest.
+
+`--only clean,clean-kernel --runs 1` times a few variants once (a few minutes, not thirty).
 """
 
 from __future__ import annotations
@@ -42,6 +47,13 @@ RESULTS_JSON = REPO / "benchmarks" / "results.json"
 NOT_COPIED = shutil.ignore_patterns(".venv", "_build", "runs", "sweeps", ".git", "__pycache__",
                                     "test-artifacts", ".pytest_cache", ".ruff_cache")
 TARGETS = {"clean": 0.40, "no-op": 0.03, "changed": 0.25, "sweep": 0.25}
+VARIANTS = ("naive", "clean", "no-op", "changed", "clean-kernel", "sweep-pm", "sweep",
+            "sweep-kernel")
+# Each ratio: a variant against its reference. fork/kernel: what forking kernels buys.
+REFERENCES = {"clean": "naive", "no-op": "naive", "changed": "naive", "clean-kernel": "naive",
+              "sweep": "sweep-pm", "sweep-kernel": "sweep-pm", "fork/kernel clean":
+              ("clean", "clean-kernel"), "fork/kernel sweep": ("sweep", "sweep-kernel")}
+KERNEL_ENGINE = {"CQBOOK_ENGINE": "kernel"}
 MEMORY_TARGET_MIB = 300
 
 
@@ -81,7 +93,9 @@ def cqbook(repo: Path, *arguments: str) -> list[str]:
 STAGE_SCRIPT = """
 import shutil, sys
 from pathlib import Path
+import nbformat
 from cqbook import pipeline, publishing, pages, cache
+from cqbook.notebook_files import read_notebook
 jobs = pipeline.plan_jobs(pipeline.book_parameters(), "book")
 store = cache.Cache(pipeline.CACHE_DIR)
 entries = {job.name: store.get(job.name) for job in jobs}
@@ -90,27 +104,33 @@ stage = publishing.stage_sources({j.name: pipeline.EXECUTED_DIR / f"{j.name}.ipy
                                   for j in jobs}, state)
 shutil.copytree(stage, sys.argv[1])
 shutil.rmtree(stage)
+# The notebooks as papermill reads them: .ipynb files (the committed form may be text).
+inputs = Path(sys.argv[2])
+inputs.mkdir()
+for name, path in pipeline.notebook_paths().items():
+    nbformat.write(read_notebook(path), inputs / (name + ".ipynb"))
 """
 
 
-def prepare_naive(repo: Path, naive_sources: Path) -> list[str]:
-    """The book's sources as the naive pipeline gets them (prose, config, generated pages);
-    its notebooks are written by papermill in each timed run."""
+def prepare_naive(repo: Path, naive_sources: Path, naive_inputs: Path) -> list[str]:
+    """The book's sources as the naive pipeline gets them (prose, config, generated pages)
+    and its notebooks as .ipynb in `naive_inputs`; the executed notebooks are written by
+    papermill in each timed run."""
     env = {**os.environ, "PYTHONPATH": str(repo)}
     subprocess.run(cqbook(repo, "build"), cwd=repo, env=env, check=True,
                    capture_output=True)
-    subprocess.run([sys.executable, "-c", STAGE_SCRIPT, str(naive_sources)], cwd=repo,
-                   env=env, check=True)
-    names = sorted(p.stem for p in (repo / "notebooks").glob("*.ipynb"))
+    subprocess.run([sys.executable, "-c", STAGE_SCRIPT, str(naive_sources), str(naive_inputs)],
+                   cwd=repo, env=env, check=True)
+    names = sorted(p.stem for p in naive_inputs.glob("*.ipynb"))
     for name in names:
         (naive_sources / "notebooks" / f"{name}.ipynb").unlink()
     return names
 
 
-def naive_build(repo: Path, sources: Path, names: list[str]) -> tuple[float, int]:
+def naive_build(repo: Path, sources: Path, inputs: Path, names: list[str]) -> tuple[float, int]:
     output = sources / "output"
     shutil.rmtree(output, ignore_errors=True)
-    commands = [([str(BIN / "papermill"), str(repo / "notebooks" / f"{name}.ipynb"),
+    commands = [([str(BIN / "papermill"), str(inputs / f"{name}.ipynb"),
                   str(sources / "notebooks" / f"{name}.ipynb"), "-k", "python3",
                   "--cwd", str(repo / "notebooks")], repo) for name in names]
     commands.append(([str(BIN / "jupyter-book"), "build", str(sources), "--path-output",
@@ -119,6 +139,13 @@ def naive_build(repo: Path, sources: Path, names: list[str]) -> tuple[float, int
 
 
 def change_notebook(repo: Path, name: str, marker: str) -> None:
+    """A change to the notebook's prose only: a comment at the end of its last Markdown."""
+    text_form = repo / "notebooks" / f"{name}.md"
+    if text_form.exists():
+        text = text_form.read_text(encoding="utf-8").split("\n\n<!-- benchmark")[0]
+        text_form.write_text(text.rstrip("\n") + f"\n\n<!-- benchmark {marker} -->\n",
+                             encoding="utf-8")
+        return
     path = repo / "notebooks" / f"{name}.ipynb"
     notebook = json.loads(path.read_text(encoding="utf-8"))
     cell = next(c for c in notebook["cells"] if c["cell_type"] == "markdown")
@@ -138,45 +165,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep-runs", type=int, default=20)
     parser.add_argument("--notebook", default="yongchuan", help="notebook changed and swept")
     parser.add_argument("--parameter", default="vehicles_shipped")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="parallel notebooks or runs, the same for both engines")
+    parser.add_argument("--only", type=lambda text: text.split(","), default=list(VARIANTS),
+                        help="comma-separated variants to time, of: " + ", ".join(VARIANTS))
     parser.add_argument("--no-write", action="store_true", help="print only")
     arguments = parser.parse_args(argv)
+    unknown = sorted(set(arguments.only) - set(VARIANTS))
+    if unknown:
+        parser.error(f"--only: no variant {', '.join(unknown)} (variants: {', '.join(VARIANTS)})")
+    if set(arguments.only) != set(VARIANTS):
+        arguments.no_write = True  # results.md holds whole runs only
 
     scratch = Path(tempfile.mkdtemp(prefix="cqbook-bench-"))
     ours = copy_repository(scratch / "ours")
     naive_repo = copy_repository(scratch / "naive")
-    sources = scratch / "naive-sources"
+    sources, inputs = scratch / "naive-sources", scratch / "naive-inputs"
     print(f"scratch copies in {scratch}; preparing ...", flush=True)
-    names = prepare_naive(naive_repo, sources)
+    names = prepare_naive(naive_repo, sources, inputs)
     values = sweep_values(arguments.sweep_runs)
     env_ours = {"PYTHONPATH": str(ours)}
+    jobs = ["--jobs", str(arguments.jobs)]
 
-    def clean():
+    def clean(engine: dict | None = None):
         shutil.rmtree(ours / "_build", ignore_errors=True)
-        return run(cqbook(ours, "build"), ours, env_ours)
+        return run(cqbook(ours, "build", *jobs), ours, {**env_ours, **(engine or {})})
 
     def noop():
-        return run(cqbook(ours, "build"), ours, env_ours)
+        return run(cqbook(ours, "build", *jobs), ours, env_ours)
 
     changes = [0]
 
     def changed():
         changes[0] += 1
         change_notebook(ours, arguments.notebook, f"change {changes[0]}")
-        return run(cqbook(ours, "build"), ours, env_ours)
+        return run(cqbook(ours, "build", *jobs), ours, env_ours)
 
-    def sweep():
+    def sweep(engine: dict | None = None):
         shutil.rmtree(ours / "sweeps", ignore_errors=True)
         return run(cqbook(ours, "sweep", arguments.notebook, "-p", arguments.parameter,
-                          *values), ours, env_ours)
+                          *values, *jobs), ours, {**env_ours, **(engine or {})})
 
     def sweep_papermill():
         out = scratch / "papermill-sweep"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir()
-        source = naive_repo / "notebooks" / f"{arguments.notebook}.ipynb"
+        source = inputs / f"{arguments.notebook}.ipynb"
         return run_all([([str(BIN / "papermill"), str(source), str(out / f"run-{i:03d}.ipynb"),
                           "-p", arguments.parameter, value, "-k", "python3",
-                          "--cwd", str(source.parent)], naive_repo)
+                          "--cwd", str(naive_repo / "notebooks")], naive_repo)
                         for i, value in enumerate(values)])
 
     # A first build of ours, untimed, so that `no-op` and `changed` have a book to start
@@ -184,8 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     clean()
     # `noop` must follow a build, `changed` must follow a build: they stay in this order;
     # the rest rotates each round.
-    steps = [("naive", lambda: naive_build(naive_repo, sources, names)),
-             ("clean+no-op+changed", None), ("sweep-pm", sweep_papermill), ("sweep", sweep)]
+    steps = [("naive", lambda: naive_build(naive_repo, sources, inputs, names)),
+             ("clean+no-op+changed", None), ("clean-kernel", lambda: clean(KERNEL_ENGINE)),
+             ("sweep-pm", sweep_papermill), ("sweep", sweep),
+             ("sweep-kernel", lambda: sweep(KERNEL_ENGINE))]
     times: dict[str, list[float]] = {}
     peaks: dict[str, int] = {}
     load = [os.getloadavg()[0]]
@@ -195,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
             parts = ([("clean", clean), ("no-op", noop), ("changed", changed)]
                      if step is None else [(name, step)])
             for part, function in parts:
+                if part not in arguments.only and not (part == "clean" and {
+                        "no-op", "changed"} & set(arguments.only)):
+                    continue
                 seconds, peak = function()
                 times.setdefault(part, []).append(seconds)
                 peaks[part] = max(peaks.get(part, 0), peak)
@@ -203,21 +245,25 @@ def main(argv: list[str] | None = None) -> int:
         load.append(os.getloadavg()[0])
 
     medians = {name: statistics.median(values) for name, values in times.items()}
-    reference = {"clean": "naive", "no-op": "naive", "changed": "naive", "sweep": "sweep-pm"}
-    ratios = {name: medians[name] / medians[ref] for name, ref in reference.items()}
+    pairs = {name: (name, ref) if isinstance(ref, str) else ref
+             for name, ref in REFERENCES.items()}
+    ratios = {name: medians[a] / medians[b] for name, (a, b) in pairs.items()
+              if a in medians and b in medians}
     result = {
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform(),
                     "load_average_during": [round(x, 2) for x in load]},
-        "rounds": arguments.runs, "sweep_runs": arguments.sweep_runs,
+        "rounds": arguments.runs, "sweep_runs": arguments.sweep_runs, "jobs": arguments.jobs,
         "notebook": arguments.notebook, "notebooks": names,
         "seconds": {k: [round(x, 2) for x in v] for k, v in times.items()},
         "median_seconds": {k: round(v, 2) for k, v in medians.items()},
         "ratios": {k: round(v, 3) for k, v in ratios.items()},
         "targets": TARGETS,
         "peak_rss_mib": {k: round(v / 1024) for k, v in peaks.items()},
-        "met": {**{k: ratios[k] <= TARGETS[k] for k in TARGETS},
-                "memory": max(peaks[k] for k in reference) / 1024 <= MEMORY_TARGET_MIB},
+        "met": {**{k: ratios[k] <= TARGETS[k] for k in TARGETS if k in ratios},
+                "memory": max([peak for name, peak in peaks.items()
+                               if name not in ("naive", "sweep-pm")] or [0]) / 1024
+                <= MEMORY_TARGET_MIB},
     }
     text = markdown(result)
     print("\n" + text)
@@ -231,18 +277,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def markdown(result: dict) -> str:
     medians, ratios, peaks = result["median_seconds"], result["ratios"], result["peak_rss_mib"]
-    machine = result["machine"]
-    rows = [
-        ("naive: papermill CLI per notebook, then jupyter-book build", "naive", "1.00", "—"),
-        ("clean build (`python -m cqbook build`, no `_build`)", "clean",
-         f"{ratios['clean']:.3f}", f"≤ {TARGETS['clean']:.2f}"),
-        ("no-op rebuild", "no-op", f"{ratios['no-op']:.3f}", f"≤ {TARGETS['no-op']:.2f}"),
-        (f"rebuild after `{result['notebook']}` changed", "changed",
-         f"{ratios['changed']:.3f}", f"≤ {TARGETS['changed']:.2f}"),
-        (f"sweep, papermill CLI one after another ({result['sweep_runs']} runs)", "sweep-pm",
-         "1.00 (sweep ref.)", "—"),
-        (f"sweep, `python -m cqbook sweep` ({result['sweep_runs']} runs)", "sweep",
-         f"{ratios['sweep']:.3f}", f"≤ {TARGETS['sweep']:.2f}"),
+    machine, runs, jobs = result["machine"], result["sweep_runs"], result.get("jobs")
+    rows = [  # label, variant, ratio shown when the variant is a reference
+        ("naive: papermill CLI per notebook, then jupyter-book build", "naive", "1.00"),
+        (f"clean build (`python -m cqbook build --jobs {jobs}`, no `_build`)", "clean", None),
+        ("no-op rebuild", "no-op", None),
+        (f"rebuild after `{result['notebook']}` changed", "changed", None),
+        (f"clean build, real kernels (`CQBOOK_ENGINE=kernel`, `--jobs {jobs}`)",
+         "clean-kernel", None),
+        (f"sweep, papermill CLI one after another ({runs} runs)", "sweep-pm",
+         "1.00 (sweep ref.)"),
+        (f"sweep, `python -m cqbook sweep --jobs {jobs}` ({runs} runs)", "sweep", None),
+        (f"sweep, real kernels (`CQBOOK_ENGINE=kernel`, `--jobs {jobs}`, {runs} runs)",
+         "sweep-kernel", None),
     ]
     about = (f"Machine: {machine['cores']} cores, Python {machine['python']}, "
              f"{machine['platform']}; load average during the run "
@@ -251,8 +298,17 @@ def markdown(result: dict) -> str:
     lines = ["# Benchmark results", "", about, "",
              "| way to build | median s | ratio | target | peak RSS of one process (MiB) |",
              "|---|---:|---:|---:|---:|"]
-    for label, key, ratio, target in rows:
+    for label, key, shown_ratio in rows:
+        if key not in medians:
+            continue
+        ratio = shown_ratio or (f"{ratios[key]:.3f}" if key in ratios else "—")
+        target = f"≤ {TARGETS[key]:.2f}" if key in TARGETS else "—"
         lines.append(f"| {label} | {medians[key]:.2f} | {ratio} | {target} | {peaks[key]} |")
+    forked = [f"{what}: {ratios[f'fork/kernel {what}']:.3f}" for what in ("clean", "sweep")
+              if f"fork/kernel {what}" in ratios]
+    if forked:
+        lines += ["", ("Forked kernels against real kernels at the same `--jobs` (time of the "
+                       f"fork engine / time of the kernel engine): {'; '.join(forked)}.")]
     met = result["met"]
     verdicts = ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in met.items())
     lines += ["", f"Targets met: {verdicts}.",
