@@ -1,9 +1,16 @@
 import sys
 
-from cqbook.engine import fix_process_environment
 
-fix_process_environment()  # before anything imports numpy; may re-run this command once
+def run() -> int:
+    """`python -m cqbook` and the `cqbook` command: the kernels' environment first (see
+    cqbook.engine.fix_process_environment: it may re-run this command once), then the CLI."""
+    from cqbook.engine import fix_process_environment
 
-from cqbook.cli import main
+    fix_process_environment()
+    from cqbook.cli import main
 
-sys.exit(main())
+    return main()
+
+
+if __name__ == "__main__":
+    sys.exit(run())
