@@ -75,6 +75,10 @@ def _fail(path: Path, message: str, row: int | None = None, column: str | None =
 # --- reading one table against its schema ---------------------------------------------------
 
 
+class _TooManyDigits(ValueError):
+    """A number with more significant digits than a float keeps (about 15)."""
+
+
 def _convert(text: str, type_: str):
     if type_ == "string":
         return text
@@ -82,8 +86,10 @@ def _convert(text: str, type_: str):
         number = float(text)
         # More digits than a float holds would be rounded away unseen: the value the page
         # prints could then differ from the one written here.
-        if not math.isfinite(number) or Fraction(text.strip()) != Fraction(repr(number)):
+        if not math.isfinite(number):
             raise ValueError
+        if Fraction(text.strip()) != Fraction(repr(number)):
+            raise _TooManyDigits
         return number
     if type_ == "integer":
         return int(text)
@@ -147,6 +153,9 @@ def _read_table(data_dir: Path, resource: dict) -> pd.DataFrame:
                 continue
             try:
                 value = _convert(text, field["type"])
+            except _TooManyDigits:
+                _fail(path, f"{text!r} has more digits than a number keeps (15 significant "
+                      "digits at most): it would be read as another number", row_number, name)
             except (ValueError, KeyError):
                 _fail(path, f"{text!r} is not a valid {field['type']}", row_number, name)
             _check_constraints(path, row_number, field, value)
@@ -250,8 +259,15 @@ def _check_figures(path: Path, figures: pd.DataFrame) -> None:
         found = figure_readings(figure)
         expected_count = 1 if pd.isna(figure["value_max"]) else 2
         if len({(r.start, r.end) for r in found}) < expected_count:
-            _fail(path, f"value {figure['value']:g} {unit} cannot be read back from the quote "
-                  f"{figure['quote']!r}", row, "value")
+            stated = " to ".join(_plain(v) for v in
+                                 [figure["value"], figure["value_max"]][:expected_count])
+            _fail(path, f"value {stated} {unit} cannot be read back from the quote "
+                  f"{figure['quote']!r} (exactly, to the digits printed)", row, "value")
+
+
+def _plain(number: float) -> str:
+    """A number as written in the CSV: all its digits (104.8600001 is not 104.86), no .0."""
+    return repr(float(number)).removesuffix(".0")
 
 
 def _check_entity_figures(path: Path, entities: pd.DataFrame, figures: pd.DataFrame) -> None:

@@ -109,22 +109,31 @@ def _fences(text: str):
 
 
 def _code_cell(info: str, content: str, path: Path) -> dict[str, Any]:
-    import yaml
-
     lines = content.splitlines(keepends=True)
     options: dict[str, Any] = {}
     if lines and lines[0].strip() == "---":
         end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
         if end is None:
             raise NotebookFileError(f"{path}: a code cell's `---` options block is not closed")
-        options = yaml.safe_load("".join(lines[1:end])) or {}
+        options = _options_yaml("".join(lines[1:end]), path) or {}
         lines = lines[end + 1:]
     else:
         while lines and lines[0].startswith(":"):
             key, _, value = lines.pop(0)[1:].partition(":")
-            options[key.strip()] = yaml.safe_load(value) if value.strip() else None
+            options[key.strip()] = _options_yaml(value, path) if value.strip() else None
     if options and lines and not lines[0].strip():
         lines = lines[1:]  # the blank line jupytext writes between the options and the code
     tags = options.get("tags", []) if isinstance(options, dict) else []
     return {"cell_type": "code", "source": "".join(lines).rstrip("\n"),
             "tags": list(tags or [])}
+
+
+def _options_yaml(text: str, path: Path):
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise NotebookFileError(f"{path}: a code cell's options are not valid YAML "
+                                f"({mark})") from None

@@ -129,8 +129,18 @@ def parse_declaration(source: str, notebook: str) -> Declaration:
             raise ParameterError(f"{where}: not an assignment ({error.msg})") from None
         if len(assignment) != 1 or not isinstance(assignment[0], ast.Assign):
             raise ParameterError(f"{where}: expected one `name = default` assignment")
-        name = assignment[0].targets[0].id
-        default = ast.literal_eval(assignment[0].value)
+        targets = assignment[0].targets
+        if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+            raise ParameterError(f"{where}: expected one plain name before `=`")
+        name = targets[0].id
+        try:
+            default = ast.literal_eval(assignment[0].value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            raise ParameterError(f"{where}: the default of `{name}` must be a plain value "
+                                 "(a number, text, true/false or a list of them), not "
+                                 "an expression") from None
+        if name in parameters:
+            raise ParameterError(f"{where}: `{name}` is declared twice")
         spec, _, meaning = comment.partition(";")
         if not meaning.strip():
             raise ParameterError(f"{where}: `{name}` has no meaning after ';'")
@@ -178,6 +188,10 @@ def _parse_rule(text: str, type_name: str, where: str) -> Rule:
         return Rule("in", choices)
     if text.startswith("len "):
         low, _, high = text[4:].partition("..")
+        if not type_name.startswith("list[") or not (_INT_TEXT.fullmatch(low.strip())
+                                                      and _INT_TEXT.fullmatch(high.strip())):
+            raise ParameterError(f"{where}: rule {text!r}: `len A..B` takes two whole numbers "
+                                 "and applies to a list only")
         return Rule("len", (int(low), int(high)))
     word, _, operand = text.partition(" ")
     if word in _COMPARISONS:
@@ -308,7 +322,7 @@ def validate(declaration: Declaration, overrides: dict[str, Any],
             close = difflib.get_close_matches(name, known, n=1)
             hint = f"; did you mean `{close[0]}`?" if close else ""
             raise ParameterError(f"{declaration.notebook}: unknown parameter `{name}` ({source})"
-                                 f"{hint} Known: {', '.join(known)}")
+                                 f"{hint}; known: {', '.join(known)}")
     resolved = {}
     try:
         for name, parameter in known.items():

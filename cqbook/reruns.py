@@ -86,7 +86,12 @@ def run(notebook: str, cli_values: dict[str, str], params_file: Path | None = No
     folder = output_root / folder_name(notebook, changed)
     executed = folder / f"{notebook}.ipynb"
     seconds = execute_notebook(path, executed, resolved, folder / "failures")
-    limits.check_outputs(executed, path.name)
+    try:
+        limits.check_outputs(executed, path.name)
+    except Exception:
+        if not any(folder.iterdir()):  # made by this run, and now empty: leave no trace
+            folder.rmdir()
+        raise
     headlines = _headlines_of(executed)
     write_json_atomic(folder / "parameters.json", resolved)
     write_json_atomic(folder / "headline_values.json", headlines)
