@@ -21,7 +21,7 @@ def ruff(*paths: str, outside_repo: bool = False) -> subprocess.CompletedProcess
 
 
 def test_python_code_passes_ruff():
-    result = ruff("cqbook", "tests", "benchmarks", "notebooks")
+    result = ruff("cqbook", "tests", "benchmarks")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -79,3 +80,15 @@ def test_a_one_line_code_change_is_a_one_line_git_diff_without_any_driver(tmp_pa
     changed = [x for x in git(repo, "diff", "-U0").splitlines()
                if x[:1] in "+-" and not x.startswith(("+++", "---"))]
     assert changed == [f"-{line}", f"+{line.replace('12702', '12703', 1)}"]
+
+
+def test_nbval_runs_every_cell_of_a_text_notebook_and_fails_on_a_failing_one(tmp_path):
+    (tmp_path / "probe.md").write_text(
+        "# Probe\n\n```{code-cell}\nratio = 1 / 1\n```\n\n```{code-cell}\nratio = 1 / 0\n```\n",
+        encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "cqbook.nbval_text", "--nbval-lax",
+         "--nbval-current-env", "-p", "no:cacheprovider", "-q", "probe.md"],
+        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 failed, 1 passed" in result.stdout and "ZeroDivisionError" in result.stdout

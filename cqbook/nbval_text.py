@@ -1,8 +1,9 @@
 """nbval over the committed text notebooks (`notebooks/*.md`): every code cell of every
 chapter runs (`--nbval-lax`), as for a `.ipynb`.
 
-pytest asks only the conftest files at or above a path how to collect it, hence this file
-here; tests/conftest.py holds the test suite's own fixtures.
+A pytest plugin, loaded by `-p cqbook.nbval_text` (pyproject.toml), not a conftest.py in
+notebooks/: the tests import their fixtures as `conftest`, and a second module of that name
+would take its place.
 """
 
 from __future__ import annotations
