@@ -115,7 +115,8 @@ def resolve_base(revision: str | None = None) -> Base:
 
 def _text_at(commit: str, path: Path) -> str:
     """The file at the commit; empty when it did not exist then (everything is added)."""
-    relative = path.relative_to(REPO_ROOT).as_posix()
+    # `./`: relative to this checkout, which need not be the top of the git repository.
+    relative = "./" + path.relative_to(REPO_ROOT).as_posix()
     if git("cat-file", "-e", f"{commit}:{relative}").returncode != 0:
         return ""
     shown = git("show", f"{commit}:{relative}")
@@ -265,7 +266,12 @@ def shown_relative(change: ValueChange) -> str:
 
 
 def shown_fields(change: ValueChange) -> str:
-    return ", ".join(change.fields) if change.kind == "changed" else change.kind
+    if change.kind != "changed":
+        return change.kind
+    if "value" in change.fields and "text" not in change.fields:
+        # The change a reader of the book would not see: below the display rounding.
+        return ", ".join(change.fields) + " (printed text unchanged)"
+    return ", ".join(change.fields)
 
 
 def shown_hash(row: dict[str, str] | None) -> str:
