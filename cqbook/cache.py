@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from cqbook.paths import DATA_DIR, REPO_ROOT
+from cqbook.paths import BOOK_DIR, DATA_DIR, NOTEBOOKS_DIR, PARAMS_DIR, REPO_ROOT
 
 # Bump when the way notebooks are executed or cleaned changes in a way the code digest misses.
 ENGINE_VERSION = "1"
@@ -59,19 +59,45 @@ def notebook_key(notebook: Path, parameters: dict[str, Any], shared: dict[str, s
 
 
 class Cache:
-    """One small JSON entry per notebook under `folder`, written atomically."""
+    """One small JSON entry per notebook under `folder`, written atomically.
 
-    def __init__(self, folder: Path):
+    An entry that cannot be read back whole (random bytes, half a file, the wrong shape) is
+    treated as missing, with a one-line note through `note`: the notebook runs again and its
+    entry is rewritten, so no one has to find and delete the file by hand."""
+
+    # What the build reads from every entry; an entry without them is not one it wrote.
+    REQUIRED: ClassVar[dict[str, type]] = {"key": str, "parameters": dict,
+                                           "output_digest": str, "headlines": list}
+
+    def __init__(self, folder: Path, note: Callable[[str], None] | None = None):
         self.folder = folder
+        self.note = note
+        self._noted: set[str] = set()
 
     def _entry_path(self, name: str) -> Path:
         return self.folder / f"{name}.json"
 
     def get(self, name: str) -> dict[str, Any] | None:
+        path = self._entry_path(name)
         try:
-            return json.loads(self._entry_path(name).read_text(encoding="utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
             return None
+        except ValueError as error:  # not UTF-8, or not JSON
+            self._unreadable(name, path, type(error).__name__)
+            return None
+        wrong = [key for key, kind in self.REQUIRED.items()
+                 if not isinstance(entry, dict) or not isinstance(entry.get(key), kind)]
+        if wrong:
+            self._unreadable(name, path, f"no valid `{wrong[0]}`")
+            return None
+        return entry
+
+    def _unreadable(self, name: str, path: Path, reason: str) -> None:
+        if self.note and name not in self._noted:
+            self._noted.add(name)
+            self.note(f"note: {shown(path)} is not a readable cache entry ({reason}): "
+                      f"{name} runs again")
 
     def put(self, name: str, entry: dict[str, Any]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -83,6 +109,35 @@ class Cache:
         entry = self.get(name)
         return bool(entry and entry.get("key") == key and executed.exists()
                     and entry.get("output_digest") == file_digest(executed))
+
+
+def shown(path: Path) -> str:
+    """A path as the user reads it: relative to the repository when inside it."""
+    path = Path(path)
+    return path.relative_to(REPO_ROOT).as_posix() if path.is_relative_to(REPO_ROOT) else str(path)
+
+
+# Everything a build reads: a change to any of these while notebooks run means the book would
+# mix two versions of its inputs (a cell that writes into data/, an editor saving a file).
+INPUT_FOLDERS = (DATA_DIR, NOTEBOOKS_DIR, BOOK_DIR, PARAMS_DIR, PACKAGE_DIR)
+INPUT_FILES = ("_config.yml", "_toc.yml", "requirements.txt", "requirements.lock")
+
+
+def input_digests() -> dict[str, str]:
+    """Digest of every input file, by path relative to the repository (a few hundred files,
+    well under a megabyte: milliseconds)."""
+    files = [p for folder in INPUT_FOLDERS if folder.is_dir() for p in folder.rglob("*")
+             if p.is_file() and not any(part.startswith(".") or part == "__pycache__"
+                                        for part in p.relative_to(folder).parts)]
+    files += [REPO_ROOT / name for name in INPUT_FILES if (REPO_ROOT / name).is_file()]
+    return {shown(path): file_digest(path) for path in files}
+
+
+def changed_inputs(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """`data/figures.csv changed`, `data/new.csv added`, ... in path order."""
+    return ([f"{path} {'changed' if path in after else 'removed'}"
+             for path in sorted(before) if after.get(path) != before[path]]
+            + [f"{path} added" for path in sorted(set(after) - set(before))])
 
 
 def write_json_atomic(path: Path, content: Any) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 KERNEL_NAME = "python3"
 CELL_TIMEOUT_SECONDS = 120
 INJECTED_TAG = "injected-parameters"
+SKIP_TAG = "skip-execution"  # nbclient's default skip_cells_with_tag
 
 
 @dataclass
@@ -74,18 +75,23 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any],
         message = f"{type(error).__name__}: " + (str(error).strip().splitlines() or [""])[0]
         raise _failure(source, partial, failures_dir, message) from None
     notebook = nbformat.read(partial, as_version=4)
+    stopped = _first_cell_that_did_not_finish(notebook)
+    if stopped is not None:
+        index, cell, reason = stopped
+        raise _failure(source, partial, failures_dir, reason, (index, _first_line(cell))) from None
     write_stable(clean(notebook), output)
     partial.unlink()
     return time.perf_counter() - started
 
 
-def _failure(source: Path, partial: Path, failures_dir: Path, message: str) -> ExecutionFailure:
+def _failure(source: Path, partial: Path, failures_dir: Path, message: str,
+             cell: tuple[int, str] | None = None) -> ExecutionFailure:
     import nbformat
 
     cell_index, first_line, kept = None, "", None
     if partial.exists():
         notebook = nbformat.read(partial, as_version=4)
-        cell_index, first_line = _failed_cell(notebook)
+        cell_index, first_line = cell or _failed_cell(notebook)
         failures_dir.mkdir(parents=True, exist_ok=True)
         kept = failures_dir / f"{source.stem}.ipynb"  # executed: a notebook, whatever the source
         os.replace(partial, kept)
@@ -110,8 +116,40 @@ def _failed_cell(notebook) -> tuple[int | None, str]:
     found = failed or last_started
     if found is None:
         return None, ""
-    lines = found[1].source.strip().splitlines()
-    return found[0], (lines[0] if lines else "")
+    return found[0], _first_line(found[1])
+
+
+def _first_line(cell) -> str:
+    lines = cell.source.strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _first_cell_that_did_not_finish(notebook):
+    """(index, cell, reason) of the first code cell that did not run to its end, in a
+    notebook papermill called a success; or None.
+
+    papermill fails a notebook on an error *reply*, but a cell raising SystemExit
+    (`sys.exit(0)`, `raise SystemExit`) gets an ok reply with an error output, and every
+    cell after it is silently never run; a cell tagged `raises-exception` may stop the
+    notebook the same way. Cells nbclient skips on purpose (empty, `skip-execution`) are not
+    expected to run."""
+    index = -1
+    for cell in notebook.cells:
+        if _added_by_papermill(cell):
+            continue
+        index += 1
+        if cell.cell_type != "code" or not cell.source.strip() or \
+                SKIP_TAG in cell.get("metadata", {}).get("tags", []):
+            continue
+        if cell.get("execution_count") is None:
+            return index, cell, ("this cell never ran: the notebook stopped before it without "
+                                 "an error (sys.exit or SystemExit in an earlier cell?)")
+        tags = cell.get("metadata", {}).get("tags", [])
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if errors and "raises-exception" not in tags:
+            return index, cell, (f"{errors[0].get('ename')}: {errors[0].get('evalue')} "
+                                 "(the notebook stopped at this cell)")
+    return None
 
 
 def _added_by_papermill(cell) -> bool:

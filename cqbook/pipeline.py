@@ -2,14 +2,14 @@
 
 Order matters for "nothing is ever lost": data and parameters are checked before any kernel
 starts; notebooks are executed into the cache; the book is built beside the published one and
-swapped in only when Sphinx succeeded.
+swapped in only when Sphinx succeeded and no input changed meanwhile. A failure says what
+happened to the published book, as checked then, not as hoped.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import multiprocessing
 import os
 import sys
@@ -29,13 +29,11 @@ BOOK_PARAMS_FILE = PARAMS_DIR / "book.yml"
 EXECUTED_DIR = BUILD_DIR / "executed"
 FAILURES_DIR = BUILD_DIR / "failures"
 CACHE_DIR = BUILD_DIR / "cache"
-LOCK_FILE = BUILD_DIR / ".lock"
-PUBLISHED_STATE = BUILD_DIR / "published.json"
 HEADLINES_JSON = BUILD_DIR / "headline_values.json"
 
 
 class BuildError(RuntimeError):
-    """A build that stopped; the published book was left as it was."""
+    """A build that stopped; the message says what became of the published book."""
 
 
 @dataclass
@@ -63,18 +61,24 @@ def log(message: str) -> None:
 
 @contextmanager
 def build_lock(wait: bool = True):
-    """One build at a time per checkout: a second one waits (or is refused) with a message."""
-    BUILD_DIR.mkdir(exist_ok=True)
-    with open(LOCK_FILE, "a+") as handle:
+    """One build at a time per checkout: a second one waits (or is refused) with a message.
+
+    The lock is a flock on the checkout's own folder, held open for the whole build. A lock
+    file could be tidied away by hand (`rm _build/.lock`, `rm -rf _build`) while a build holds
+    it, and a second build would then lock a new file and run beside the first."""
+    handle = os.open(REPO_ROOT, os.O_RDONLY)
+    try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if not wait:
-                raise BuildError("another build is running in this checkout "
-                                 f"(lock {LOCK_FILE}); try again when it ends") from None
-            log(f"waiting: another build holds {LOCK_FILE.relative_to(REPO_ROOT)} ...")
+                raise BuildError(f"another build is running in this checkout ({REPO_ROOT}); "
+                                 "try again when it ends") from None
+            log(f"waiting: another build holds the lock on this checkout ({REPO_ROOT}) ...")
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield
+    finally:
+        os.close(handle)
 
 
 def notebook_paths() -> dict[str, Path]:
@@ -180,52 +184,130 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
           cell_timeout: int | None = None) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
-    n_workers = jobs_count or os.cpu_count() or 1
     with build_lock():
-        from cqbook import pages, publishing, webfont
+        from cqbook import publishing
 
-        # Half-written files of a build that was killed (atomic writes leave only these).
-        for leftover in EXECUTED_DIR.glob(".*"):
-            leftover.unlink()
-        check_data()
-        book_values = book_parameters(params_file)
-        for name, values in (overrides or {}).items():
-            book_values.setdefault(name, {}).update(values)
-        jobs = plan_jobs(book_values, str(params_file) if params_file else "override")
-        store = cache.Cache(CACHE_DIR)
-        shared = cache.shared_inputs()
-        stale = _stale_jobs(jobs, store, shared, cell_timeout, report)
-        _execute_into_cache(stale, store, n_workers, report)
-        entries = {job.name: store.get(job.name) for job in jobs}
-        commit = pages.commit_description()
-        book_key = _book_key(jobs, publishing.book_source_files(), shared, commit)
-        published = publishing.published_book()
-        if published and _published_key() == book_key:
-            log("book up to date: Sphinx skipped")
-            report.book = publishing.HTML_LINK
-        else:
-            publishing.remove_leftovers()
-            state = _book_state(jobs, entries, report.executed, commit)
-            stage = publishing.stage_sources({job.name: job.output for job in jobs}, state)
-            try:
-                html = publishing.build_html(stage)
-            except publishing.BookBuildFailure as error:
-                raise BuildError(f"Sphinx refused the book; the published book is unchanged.\n"
-                                 f"{error}") from None
-            pages.fill_webfont_stats(html, webfont.embed_cjk_font(html, CACHE_DIR / "webfont",
-                                                                 log))
-            publishing.publish(html, stage)
-            cache.write_json_atomic(PUBLISHED_STATE, {"book_key": book_key})
-            publishing.remove_leftovers()
-            report.book = publishing.HTML_LINK
-        cache.write_json_atomic(HEADLINES_JSON, {name: e["headlines"] for name, e in
-                                                 entries.items()})
-        write_results(entries)
+        _check_build_folder()
+        before = publishing.look()
+        try:
+            _build_locked(report, jobs_count or os.cpu_count() or 1, params_file,
+                          overrides or {}, cell_timeout, before)
+        except OSError as error:  # an unwritable or vanished file under _build/, a full disk
+            where = cache.shown(Path(error.filename)) if error.filename else "a file"
+            raise BuildError(f"cannot write {where} ({error.strerror or error}); "
+                             f"{published_status(before)}") from None
     report.seconds = time.perf_counter() - started
     log(f"book: {report.book.relative_to(REPO_ROOT)}/index.html  "
         f"({len(report.executed)} executed, {len(report.cached)} cached, "
         f"{report.seconds:.1f} s)")
     return report
+
+
+def _check_build_folder() -> None:
+    """Refuse at once, in one line, when `_build` cannot be written (read-only, immutable,
+    a file): nothing is executed that could not be kept."""
+    if BUILD_DIR.exists() and not BUILD_DIR.is_dir():
+        raise BuildError(f"{cache.shown(BUILD_DIR)} is a file, not a folder: move it away and "
+                         "build again")
+    probe = BUILD_DIR / f".write-test.{os.getpid()}"
+    try:
+        BUILD_DIR.mkdir(exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise BuildError(f"{cache.shown(BUILD_DIR)} is not writable ({error.strerror}): nothing "
+                         "was built, and the published book is as it was") from None
+
+
+def published_status(before) -> str:
+    """What became of the published book since `before` (a `publishing.look()`), checked."""
+    from cqbook import publishing
+
+    try:
+        return publishing.describe_change(before, publishing.look())
+    except OSError as error:
+        return f"what _build/html holds now cannot be read ({error.strerror})"
+
+
+def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
+                  overrides: dict[str, dict[str, Any]], cell_timeout: int | None,
+                  before) -> None:
+    from cqbook import pages, publishing
+
+    # Half-written files of a build that was killed (atomic writes leave only these).
+    for leftover in EXECUTED_DIR.glob(".*"):
+        leftover.unlink()
+    check_data()
+    book_values = book_parameters(params_file)
+    for name, values in overrides.items():
+        book_values.setdefault(name, {}).update(values)
+    jobs = plan_jobs(book_values, str(params_file) if params_file else "override")
+    inputs = cache.input_digests()
+    store = cache.Cache(CACHE_DIR, note=log)
+    shared = cache.shared_inputs()
+    stale = _stale_jobs(jobs, store, shared, cell_timeout, report)
+    _execute_into_cache(stale, store, n_workers, report, inputs, before)
+    entries = {job.name: store.get(job.name) for job in jobs}
+    commit = pages.commit_description()
+    book_key = _book_key(jobs, publishing.book_source_files(), shared, commit)
+    previous = publishing.read_state(log)
+    now = publishing.look() if stale else before
+    reason = "no book published yet" if previous is None else (
+        "the inputs changed" if previous["book_key"] != book_key else
+        publishing.problem(previous, now))
+    if reason is None:
+        log(f"book up to date: Sphinx skipped ({len(now.files or {})} published files "
+            "checked against the record)")
+    elif previous and previous["book_key"] == book_key and \
+            publishing.recorded_book_intact(previous):
+        log(f"republishing the book as recorded: {reason}")
+        publishing.point_link_at(BUILD_DIR / previous["folder"], log)
+    else:
+        if previous and previous["book_key"] == book_key:
+            log(f"rebuilding the book: {reason}")
+        _build_and_publish(jobs, entries, report, commit, book_key, inputs, before, previous)
+    report.book = publishing.HTML_LINK
+    cache.write_json_atomic(HEADLINES_JSON, {name: e["headlines"] for name, e in
+                                             entries.items()})
+    write_results(entries)
+
+
+def _build_and_publish(jobs: list[NotebookJob], entries: dict[str, dict], report: BuildReport,
+                       commit: str, book_key: str, inputs: dict[str, str], before,
+                       previous: dict | None) -> None:
+    from cqbook import pages, publishing, webfont
+
+    publishing.remove_leftovers(previous, log)
+    state = _book_state(jobs, entries, report.executed, commit)
+    stage = publishing.stage_sources({job.name: job.output for job in jobs}, state)
+    try:
+        try:
+            html = publishing.build_html(stage)
+        except publishing.BookBuildFailure as error:
+            raise BuildError(f"Sphinx refused the book; {published_status(before)}.\n"
+                             f"{error}") from None
+        pages.fill_webfont_stats(html, webfont.embed_cjk_font(html, CACHE_DIR / "webfont",
+                                                             log))
+        # A process a cell left running could still be writing: look once more, last thing.
+        _check_inputs_unchanged(inputs, "while the book was built", [], before)
+        publishing.publish(html, stage, book_key, log)
+    finally:
+        publishing.release_stage(stage)
+    publishing.remove_leftovers(previous, log)
+
+
+def _check_inputs_unchanged(inputs: dict[str, str], when: str, ran: list[str],
+                            before) -> None:
+    changed = cache.changed_inputs(inputs, cache.input_digests())
+    if changed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5
+                                           else "")
+        by = f" (notebooks that ran: {', '.join(ran)})" if ran else ""
+        raise BuildError(f"inputs changed {when}{by}: {shown}. A book built now would mix two "
+                         "versions of them, so nothing was cached or published; "
+                         f"{published_status(before)}. A cell must not write into data/, "
+                         "notebooks/, book/, params/ or cqbook/; restore the files (`git "
+                         "status` lists them) and build again")
 
 
 def _stale_jobs(jobs: list[NotebookJob], store: cache.Cache, shared: dict[str, str],
@@ -247,9 +329,10 @@ def _stale_jobs(jobs: list[NotebookJob], store: cache.Cache, shared: dict[str, s
 
 
 def _execute_into_cache(stale: list[NotebookJob], store: cache.Cache, n_workers: int,
-                        report: BuildReport) -> None:
+                        report: BuildReport, inputs: dict[str, str], before) -> None:
     """Execute the stale notebooks; cache each that ran; raise BuildError if any failed
-    (those that succeeded stay cached, so the next build does not run them again)."""
+    (those that succeeded stay cached, so the next build does not run them again) or if an
+    input changed while they ran (then none is cached: each may have read either version)."""
     succeeded: dict[str, float] = {}  # name -> seconds, only for notebooks that ran through
 
     def done(name: str, state: str, seconds: float) -> None:
@@ -258,12 +341,15 @@ def _execute_into_cache(stale: list[NotebookJob], store: cache.Cache, n_workers:
         log(f"  {name:<24} {state:<10} {seconds:6.1f} s")
 
     failures = execute_jobs(stale, n_workers, done)
+    if stale:
+        _check_inputs_unchanged(inputs, "while the notebooks ran", [j.name for j in stale],
+                                before)
     for job in stale:
         if job.name in succeeded:
             store.put(job.name, _cache_entry(job, succeeded[job.name]))
             report.executed.append(job.name)
     if failures:
-        raise BuildError("the book was not rebuilt; the published book is unchanged.\n"
+        raise BuildError(f"the book was not rebuilt; {published_status(before)}.\n"
                          + "\n".join(f"  {failure}" for failure in failures))
 
 
@@ -319,10 +405,3 @@ def _book_key(jobs: list[NotebookJob], book_files: list[Path], shared: dict[str,
     digest.update(cache.tree_digest(book_files).encode())
     digest.update(shared["package"].encode())
     return digest.hexdigest()
-
-
-def _published_key() -> str | None:
-    try:
-        return json.loads(PUBLISHED_STATE.read_text())["book_key"]
-    except (FileNotFoundError, KeyError, json.JSONDecodeError):
-        return None

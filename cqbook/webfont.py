@@ -209,10 +209,10 @@ def embed_cjk_font(html_dir: Path, cache_dir: Path,
     key = cache_key(characters, file_digest(source))
     cached_font = Path(cache_dir) / f"{key}.woff2"
     cached_stats = cached_font.with_suffix(".json")
-    try:
+    try:  # random bytes in either file, or a half-written one: subset again
         stats = json.loads(cached_stats.read_text(encoding="utf-8"))
-        reused = cached_font.stat().st_size == stats["bytes"]
-    except (FileNotFoundError, KeyError, json.JSONDecodeError):
+        reused = file_digest(cached_font) == stats["sha256"]
+    except (FileNotFoundError, KeyError, TypeError, ValueError):
         reused = False
     if reused:
         os.utime(cached_font)
