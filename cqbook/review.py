@@ -99,9 +99,21 @@ def _check_out(commit: str) -> None:
         diff.git("worktree", "prune")
         moved = diff.git("worktree", "add", "--quiet", "--force", "--detach", str(WORKTREE),
                          commit)
+        if moved.returncode == 0:
+            _seed_cache()
     if moved.returncode != 0:
         raise DiffError(f"cannot check out {commit[:12]} into {WORKTREE}: "
                         f"{moved.stderr.strip().splitlines()[-1:]}")
+
+
+def _seed_cache() -> None:
+    """Start a new worktree with this checkout's execution cache: the keys are digests of the
+    inputs, so a notebook the change did not touch is not executed again for the base, and
+    one it touched simply misses."""
+    for folder in ("cache", "executed"):
+        source = BUILD_DIR / folder
+        if source.is_dir():
+            shutil.copytree(source, WORKTREE / "_build" / folder, dirs_exist_ok=True)
 
 
 def images(executed: Path) -> Images:
