@@ -7,6 +7,7 @@ font) and carry no date or random ids, so an unchanged chart is an unchanged fil
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib
@@ -100,3 +101,56 @@ def new_figure(title: str, source: str, **subplots_kwargs):
     fig.suptitle(title, x=0.01, ha="left", fontsize=12)
     source_line(fig, source)
     return fig, ax
+
+
+# A label an English reader can follow carries Latin text beside its Chinese (an English
+# gloss or pinyin): 投资 (investment), not 投资 alone.
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]{2,}")
+
+
+def chinese_only(text: str) -> bool:
+    """True if `text` has Chinese characters and no Latin word beside them."""
+    return bool(_CJK.search(text)) and not _LATIN.search(text)
+
+
+def chinese_only_labels(fig) -> list[str]:
+    """Every title and axis label of `fig` (suptitle, axes and subplot titles, x/y labels,
+    colour bars, secondary axes) that has Chinese without Latin text."""
+    labels = [fig._suptitle.get_text()] if fig._suptitle is not None else []
+    axes = list(fig.axes)
+    for ax in list(axes):
+        axes.extend(getattr(ax, "child_axes", []))
+    for ax in axes:
+        # A secondary axis has no titles of its own, only the label of its one axis.
+        if hasattr(ax, "get_title"):
+            labels.extend(ax.get_title(loc) for loc in ("left", "center", "right"))
+        for axis in (ax.xaxis, ax.yaxis):
+            labels.append(axis.label.get_text())
+    return [label for label in labels if chinese_only(label)]
+
+
+class ChineseOnlyLabel(ValueError):
+    """A chart title or axis label has Chinese and no English."""
+
+
+def show(fig=None) -> None:
+    """plt.show() for the book: refuses a chart whose title or an axis label is Chinese
+    only, so that such a chart fails its notebook (and the build) instead of reaching a
+    reader who cannot read it."""
+    fig = fig or plt.gcf()
+    found = chinese_only_labels(fig)
+    if found:
+        plt.close(fig)
+        raise ChineseOnlyLabel(f"chart labels without English: {found}")
+    plt.show()
+
+
+def english_of(term: str, glossary: dict[str, str]) -> str:
+    """The English of a Chinese term for a chart label: the glossary's, else its pinyin (a
+    theme given as a parameter need not be in the glossary)."""
+    if term in glossary:
+        return glossary[term]
+    from pypinyin import Style, lazy_pinyin
+
+    return " ".join(lazy_pinyin(term, style=Style.TONE))

@@ -12,9 +12,21 @@ import json
 import math
 from typing import Any
 
-from cqbook.units import SYMBOL, format_quantity
+from cqbook.units import SYMBOL, format_bilingual
 
 METADATA_KEY = "cqbook_headline"
+# English count units of the headline values, and their singular: a value of exactly 1 is
+# "1 project", not "1 projects".
+SINGULAR = {
+    "projects": "project", "projects signed": "project signed", "fields": "field",
+    "firms": "firm", "stages": "stage", "days": "day", "vehicles": "vehicle",
+    "vehicles a day": "vehicle a day", "vehicles a week": "vehicle a week",
+    "vehicles a month": "vehicle a month", "trains": "train", "countries": "country",
+    "named projects": "named project", "articles": "article", "themes": "theme",
+    "focuses": "focus", "measures": "measure", "programmes": "programme",
+    "mechanisms": "mechanism", "campaigns": "campaign", "brands": "brand",
+    "districts": "district", "markets": "market", "items": "item",
+}
 # myst_nb.ext.glue.GLUE_PREFIX. The glue output is written here rather than by
 # myst_nb.glue(): importing myst_nb pulls in Sphinx and costs every kernel seconds.
 # tests/test_headlines.py checks that myst-nb reads what we write.
@@ -30,8 +42,9 @@ def _plain(value: Any) -> Any:
 def record(name: str, value: Any, unit: str = "", bound: str = "exact", label: str = "",
            digits: int | None = None, text: str | None = None) -> Any:
     """Glue `value` under `name` and its text under `<name>_text`, tagged as a headline
-    value. The text is the package's one number format (units.format_quantity) unless
-    given."""
+    value. The text is the package's one number format (units.format_bilingual: a Chinese
+    magnitude followed by its English) unless given; an English count unit of SINGULAR
+    is singular for a value of 1."""
     if bound not in SYMBOL:
         raise ValueError(f"bound {bound!r} is not one of {sorted(SYMBOL)}")
     value = _plain(value)
@@ -39,12 +52,19 @@ def record(name: str, value: Any, unit: str = "", bound: str = "exact", label: s
         raise ValueError(f"headline {name!r} is not a finite number: {value}")
     if text is None:
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-        text = format_quantity(value, unit, bound, digits) if numeric else str(value)
+        shown_unit = SINGULAR.get(unit, unit) if numeric and value == 1 else unit
+        text = format_bilingual(value, shown_unit, bound, digits) if numeric else str(value)
     headline = {"name": name, "value": value, "unit": unit, "bound": bound, "label": label,
                 "text": text}
     _glue(name, value, {METADATA_KEY: headline})
     _glue(f"{name}_text", text, {})
     return value
+
+
+def counted(number: int, singular: str, plural: str | None = None) -> str:
+    """'1 project', '23 projects': a count with its noun in the number the count asks for."""
+    noun = singular if number == 1 else (plural or singular + "s")
+    return f"{number:,} {noun}"
 
 
 def _glue(name: str, value: Any, extra_metadata: dict) -> None:

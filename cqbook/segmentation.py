@@ -74,6 +74,13 @@ def sentences(text: str) -> list[str]:
     return [s for s in found if s]
 
 
+def _sentence_at(text: str, position: int) -> str:
+    """The sentence (as `sentences` cuts them) that holds the character at `position`."""
+    start = max(text.rfind(end, 0, position) for end in _SENTENCE_END) + 1
+    stops = [i for i in (text.find(end, position) for end in _SENTENCE_END) if i >= 0]
+    return text[start:min(stops) + 1 if stops else len(text)].strip()
+
+
 def read_user_dictionary(path: Path = USER_DICTIONARY) -> list[str]:
     """The terms of a user dictionary: one per line, `#` comments and blank lines skipped."""
     terms = []
@@ -143,3 +150,30 @@ def theme_mentions(texts: dict[str, str], themes: list[str]) -> pd.DataFrame:
             rows.append({"text": key, "theme": theme, "count": text.count(theme),
                          "quote": holding[0] if holding else ""})
     return pd.DataFrame(rows, columns=["text", "theme", "count", "quote"])
+
+
+def theme_echoes(texts: dict[str, str], themes: list[str]) -> pd.DataFrame:
+    """One row per text and echo: a theme as written, where themes written touching or
+    overlapping one another count as one echo (专精特新小巨人 is one title, not an echo of
+    专精特新 and another of 小巨人). `echo` joins the themes of the echo with '+', in the order
+    of `themes`; `count` is how often the text writes it, `quote` its first sentence."""
+    order = {theme: i for i, theme in enumerate(themes)}
+    rows = []
+    for key, text in texts.items():
+        spans = sorted((m.start(), m.end(), theme) for theme in themes
+                       for m in re.finditer(re.escape(theme), text))
+        groups: list[tuple[int, int, set[str]]] = []
+        for start, end, theme in spans:
+            if groups and start <= groups[-1][1]:
+                first, last, members = groups[-1]
+                groups[-1] = (first, max(last, end), members | {theme})
+            else:
+                groups.append((start, end, {theme}))
+        found: dict[str, list[int]] = {}
+        for start, _, members in groups:
+            echo = "+".join(sorted(members, key=order.get))
+            found.setdefault(echo, []).append(start)
+        for echo, starts in found.items():
+            rows.append({"text": key, "echo": echo, "themes": echo.split("+"),
+                         "count": len(starts), "quote": _sentence_at(text, starts[0])})
+    return pd.DataFrame(rows, columns=["text", "echo", "themes", "count", "quote"])

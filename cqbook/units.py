@@ -8,6 +8,7 @@ numerals), so that the data tests can check every figure against its own quote.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -221,6 +222,53 @@ def format_cny(yuan: float, bound: str = "exact", digits: int | None = None) -> 
         english = f"CNY {_number(yuan, 0)}"
     symbol = SYMBOL[bound]
     return f"{chinese} ({symbol + ' ' if symbol else ''}{english})"
+
+
+def _significant(value: float, figures: int = 3) -> str:
+    """`value` to `figures` significant digits, thousands separated, no trailing zeros."""
+    if value == 0:
+        return "0"
+    digits = max(0, figures - 1 - math.floor(math.log10(abs(value))))
+    return _number(round(value, digits), digits)
+
+
+def _cny_english(yuan: float) -> str:
+    """'CNY 556 m', 'CNY 17.8 bn', 'CNY 63,242': amounts as an English reader writes them."""
+    if abs(yuan) >= 1e9:
+        return f"CNY {_significant(yuan / 1e9)} bn"
+    if abs(yuan) >= 1e6:
+        return f"CNY {_significant(yuan / 1e6)} m"
+    return f"CNY {_number(round(yuan), 0)}"
+
+
+def _people_english(people: float) -> str:
+    if abs(people) >= 1e6:
+        return f"{_significant(people / 1e6)} million people"
+    return f"{_number(round(people), 0)} people"
+
+
+# unit as printed -> its value in English, for magnitudes an English reader cannot read
+# (亿, 万) and for yuan. Units not listed here need no gloss.
+ENGLISH_OF: dict[str, object] = {
+    "元": _cny_english,
+    "万元": lambda v: _cny_english(v * WAN),
+    "亿元": lambda v: _cny_english(v * YI),
+    "万人": lambda v: _people_english(v * WAN),
+    "元/平方米": lambda v: f"{_cny_english(v)} per m²",
+    "万元/亩": lambda v: f"{_cny_english(v * WAN)} per mu",
+}
+
+
+def format_bilingual(value: float, unit: str, bound: str = "exact",
+                     digits: int | None = None) -> str:
+    """format_quantity, followed by the English of a Chinese magnitude where the unit has one:
+    '5.56 亿元 (CNY 556 m)', '< 6.78 亿元 (< CNY 678 m)', '≈ 369.7 万人 (≈ 3.7 million people)'."""
+    text = format_quantity(value, unit, bound, digits)
+    english = ENGLISH_OF.get(unit)
+    if english is None:
+        return text
+    symbol = SYMBOL[bound]
+    return f"{text} ({symbol + ' ' if symbol else ''}{english(value)})"
 
 
 # --- reading numbers as printed -------------------------------------------------------------

@@ -9,6 +9,7 @@ pytest's temporary folders (`tmp_path_factory`), never into runs/.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import nbformat
 import pytest
 
 from cqbook import data, reruns
+from cqbook.notebook_files import read_notebook
 from cqbook.params import ParameterError
 from cqbook.paths import NOTEBOOKS_DIR
 from cqbook.sources import source_href
@@ -149,3 +151,59 @@ def assert_refused_before_kernel(notebook: str, name: str, value: str, rule: str
                                  monkeypatch) -> ParameterError:
     """`name` = `value` is refused as `assert_values_refused_before_kernel` says."""
     return assert_values_refused_before_kernel(notebook, {name: value}, rule, monkeypatch)
+
+
+# ---------------------------------------------------------------- the prose a reader sees
+
+
+def markdown_cells(notebook: str) -> list[str]:
+    """The Markdown cells of a chapter, as committed."""
+    cells = read_notebook(NOTEBOOKS_DIR / f"{notebook}.md").cells
+    return [cell.source for cell in cells if cell.cell_type == "markdown"]
+
+
+def prose(notebook: str) -> str:
+    """A chapter's Markdown, its lines joined into one string with single spaces (so that a
+    phrase broken across lines is still found)."""
+    return re.sub(r"\s+", " ", "\n\n".join(markdown_cells(notebook)))
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]{2,}")
+# Chinese a reader is allowed to meet without English beside it: quoted from the page
+# (「」“”《》), a role's target or a code span (`…`), an inline glue role.
+_QUOTED = re.compile(r"「[^」]*」|“[^”]*”|《[^》]*》|\{[a-z:]+\}`[^`]*`|`[^`]*`")
+_SENTENCE_END = re.compile(r"(?<=[。！？；])\s*|(?<=[.!?;])\s+|\s*\|\s*")
+# A magnitude an English reader cannot read, and the English that must follow it.
+_MAGNITUDE = re.compile(r"\d[\d,.]*\s*(亿元|万元|万人)")
+_ENGLISH_MAGNITUDE = re.compile(r"CNY|yuan|people")
+
+
+def _prose_units(markdown: str):
+    """Sentences of running prose (and table cells), with quotations taken out: block quotes
+    (the page's own words) and headings-as-quotes stay as the page prints them."""
+    for paragraph in re.split(r"\n\s*\n", markdown):
+        lines = [line for line in paragraph.splitlines() if not line.lstrip().startswith(">")]
+        text = " ".join(line.strip() for line in lines)
+        text = re.sub(r"^\|?[-| :]+\|?$", "", text)  # a table's rule line
+        for unit in _SENTENCE_END.split(text):
+            if unit.strip():
+                yield unit.strip()
+
+
+def chinese_without_english(markdown: str) -> list[str]:
+    """Sentences of `markdown` with Chinese outside quotes and no English word in them."""
+    return [unit for unit in _prose_units(markdown)
+            if _CJK.search(_QUOTED.sub("", unit)) and not _LATIN.search(_QUOTED.sub("", unit))]
+
+
+def magnitudes_without_english(markdown: str) -> list[str]:
+    """Amounts in 亿元, 万元 or 万人 in running prose (outside quotes) that are not followed,
+    within the same sentence, by their value in CNY or people."""
+    found = []
+    for unit in _prose_units(markdown):
+        text = _QUOTED.sub("", unit)
+        for match in _MAGNITUDE.finditer(text):
+            if not _ENGLISH_MAGNITUDE.search(text[match.end():match.end() + 60]):
+                found.append(f"{match.group()} in: {unit}")
+    return found

@@ -76,3 +76,16 @@ def test_theme_mentions_count_and_quote_the_first_sentence():
         {"text": "x", "theme": "乙", "count": 3, "quote": "甲乙。"},
         {"text": "x", "theme": "丁", "count": 0, "quote": ""},
     ]
+
+
+def test_themes_written_together_are_one_echo():
+    from cqbook.segmentation import theme_echoes
+
+    echoes = theme_echoes({"banan": "拿到了国家第一批专精特新小巨人称号。另有专精特新企业。",
+                           "strategy": "创新型—专精特新—小巨人—单项冠军"},
+                          ["专精特新", "小巨人"])
+    rows = {(r["text"], r["echo"]): r for r in echoes.to_dict("records")}
+    assert set(rows) == {("banan", "专精特新+小巨人"), ("banan", "专精特新"),
+                         ("strategy", "专精特新"), ("strategy", "小巨人")}
+    assert rows[("banan", "专精特新+小巨人")]["quote"] == "拿到了国家第一批专精特新小巨人称号。"
+    assert rows[("banan", "专精特新")]["quote"] == "另有专精特新企业。"
