@@ -39,17 +39,35 @@ STYLESHEET = """\
 /* cqbook: generated pages and chapter provenance boxes */
 .cq-page p { margin: 0 0 0.6em 0; line-height: 1.9; }
 .cq-page { border-left: 3px solid #999999; padding-left: 1em; }
-mark.cq-figure { background: #fdf0c2; color: inherit; padding: 0 0.1em;
-                 border-bottom: 2px solid #E69F00; }
+/* Highlighted figures: own text colour in both modes (WCAG AA, 4.5:1; the browser test
+   tests/test_accessibility_browser.py measures it), never the page's. */
+mark.cq-figure { background: #fdf0c2; color: #1f2328; padding: 0 0.1em;
+                 border-bottom: 2px solid #B37A00; }
 .cq-anchor { scroll-margin-top: 6rem; }
-mark.cq-figure:has(.cq-anchor:target) { background: #ffd27a; outline: 2px solid #D55E00; }
+mark.cq-figure:has(.cq-anchor:target) { background: #ffd27a; color: #1f2328;
+                                        outline: 2px solid #D55E00; }
+html[data-theme="dark"] mark.cq-figure { background: #4a3a08; color: #f6f0dc;
+                                         border-bottom-color: #E69F00; }
+html[data-theme="dark"] mark.cq-figure:has(.cq-anchor:target) { background: #6b4a00;
+                                         color: #ffffff; outline-color: #ff9c5b; }
 table.cq-table { font-size: 0.9em; }
 table.cq-table td, table.cq-table th { vertical-align: top; }
 .cq-provenance code, .cq-build code { word-break: break-all; }
 .cq-provenance table.cq-table { width: auto; margin: 0.3em 0; font-size: 0.85em; }
 .cq-provenance table.cq-table td, .cq-provenance table.cq-table th { padding: 0.15em 0.8em; }
 .cq-provenance p { margin: 0.3em 0; }
-@media print { mark.cq-figure { background: none; border-bottom: 1px solid #000; } }
+/* Print (and the PDF edition, cqbook/pdf.py): nothing cut off at the page's right edge;
+   code and tables wrap instead of scrolling. */
+@media print {
+  mark.cq-figure { background: none; color: inherit; border-bottom: 1px solid #000; }
+  pre, pre code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+  div.cell_output .output, .pst-scrollable-table-container, .table-wrapper,
+  div.highlight, .output_area { overflow: visible !important; max-height: none !important; }
+  table { max-width: 100%; table-layout: auto; }
+  td, th { overflow-wrap: break-word; }
+  img, svg, figure { max-width: 100% !important; height: auto; break-inside: avoid; }
+  h1, h2, h3 { break-after: avoid; }
+}
 """
 KIND_TITLES = {"place": "Places", "firm": "Firms", "project": "Projects", "policy": "Policy",
                "organisation": "Organisations", "brand": "Brands", "unit": "Units"}
