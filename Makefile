@@ -33,6 +33,10 @@ CHECK_PYTHON := $(strip $(or $(VENV_STALE),$(if $(PYTHON_ASKED),$(if $(PYTHON_VE
 book: $(STAMP)
 	$(BIN)/python -m cqbook build $(if $(JOBS),--jobs $(JOBS))
 
+# The PDF edition of the published book: _build/pdf/<book>.pdf (Debian's Chromium prints it).
+pdf: book
+	$(BIN)/python -m cqbook pdf
+
 test: $(STAMP)
 	$(BIN)/python -m pytest
 

@@ -83,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
                                  "values and old/new charts side by side (exit 1 if any)")
     review.add_argument("--base", metavar="REV", help="as for diff")
 
+    pdf = commands.add_parser("pdf", help="print the built book to _build/pdf/<book>.pdf "
+                              "(after `make book`)")
+    pdf.add_argument("--html", type=Path, help="built book (default: _build/html)")
+    pdf.add_argument("--output", "-o", type=Path, help="PDF file (default: "
+                     "_build/pdf/<book>.pdf)")
+
     show = commands.add_parser("params", help="list a notebook's parameters")
     show.add_argument("notebook")
     return parser
@@ -95,6 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     from cqbook.notebook_files import NotebookFileError
 
     try:
+        if arguments.command == "pdf":
+            from cqbook import pdf
+
+            try:
+                print(f"pdf: {pdf.write_pdf(arguments.html, arguments.output)}")
+            except pdf.PdfError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 2
+            return 0
         if arguments.command in ("diff", "review"):
             from cqbook import diff, review
 
