@@ -132,3 +132,62 @@ def test_edited_file_is_reloaded_not_served_from_the_cache(data_copy):
 
 def test_data_error_is_a_value_error():
     assert issubclass(DataError, ValueError)
+
+
+def _set_path(data_dir, name, path):
+    import json
+
+    descriptor = data_dir / "datapackage.json"
+    package = json.loads(descriptor.read_text(encoding="utf-8"))
+    next(r for r in package["resources"] if r["name"] == name)["path"] = path
+    descriptor.write_text(json.dumps(package), encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", ["../../../../etc/passwd", "/etc/passwd", "../figures.csv"])
+def test_a_resource_path_leaving_the_data_folder_is_refused_unread(data_copy, path):
+    shutil.copy(data_copy / "figures.csv", data_copy.parent / "figures.csv")
+    _set_path(data_copy, "figures", path)
+    message = load_error(data_copy)
+    assert "must be relative and inside the data folder" in message and "root:" not in message
+
+
+def test_a_link_out_of_the_data_folder_is_refused(data_copy):
+    outside = data_copy.parent / "figures.csv"
+    shutil.copy(data_copy / "figures.csv", outside)
+    (data_copy / "figures.csv").unlink()
+    (data_copy / "figures.csv").symlink_to(outside)
+    assert "figures.csv: resolves to a file outside the data folder" in load_error(data_copy)
+
+
+def test_a_column_given_twice_is_refused_naming_it(data_copy):
+    path = data_copy / "units.csv"
+    rows = list(csv.reader(path.open(encoding="utf-8", newline="")))
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows([r + r[-1:] for r in rows])
+    assert "units.csv, header, column 'printed': column given twice" in load_error(data_copy)
+
+
+@pytest.mark.parametrize("value, message", [
+    ("104.8600001", "value 104.8600001 index points cannot be read back"),
+    ("104.86000000001", "value 104.86000000001 index points cannot be read back"),
+    ("104.86000000000000001", "'104.86000000000000001' has more digits than a number keeps"),
+])
+def test_a_value_reads_back_from_its_quote_to_the_digits_printed(data_copy, value, message):
+    row = edit_cell(data_copy, "figures", "wankaiyun_integration_index", "value", value)
+    assert f"figures.csv, row {row}, column 'value': {message}" in load_error(data_copy)
+
+
+def test_the_value_as_printed_with_trailing_zeros_still_reads_back(data_copy):
+    edit_cell(data_copy, "figures", "wankaiyun_integration_index", "value", "104.860")
+    data.validate(data_copy)
+
+
+def test_a_field_over_the_limit_is_refused(data_copy):
+    edit_cell(data_copy, "glossary", "永川", "pinyin", "a" * (data.MAX_FIELD_CHARS + 1))
+    assert "is longer than the limit" in load_error(data_copy)
+
+
+def test_a_file_over_the_limit_is_refused_before_it_is_read(data_copy):
+    with open(data_copy / "glossary.csv", "a", encoding="utf-8") as handle:
+        handle.write("x" * (data.MAX_FILE_BYTES + 1))
+    assert "glossary.csv: " in (message := load_error(data_copy)) and "limit" in message

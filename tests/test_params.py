@@ -1,7 +1,9 @@
 """Parameter declarations and values: every kind of bad value is refused with a message
 naming the parameter, the value and the rule."""
 
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -131,10 +133,38 @@ def test_yaml_file_keeps_scalars_as_text(tmp_path, declaration):
     (b"", "empty"), (b"a: [1, 2\n", "malformed YAML"), (b"\xff\xfe\x00", "not UTF-8"),
     (b"- a\n- b\n", "expected a mapping"),
     (b"a: 1\nb: 2\na: 3\n", "`a` is given twice"),
-    (b"nb:\n  x: 1\n  x: 2\n", "`x` is given twice")])
+    (b"nb:\n  x: 1\n  x: 2\n", "`x` is given twice"),
+    (b"a: &x 1\nb: *x\n", "anchors and aliases"),
+    (b"a: &x 1\n", "anchors and aliases"),
+    (b"? [a, b]\n: 1\n", "a key must be a plain name"),
+    (b"? {a: 1}\n: 1\n", "a key must be a plain name"),
+    (b"# pad\n" * 20_000, "larger than the limit")])
 def test_bad_parameter_files_are_refused(tmp_path, content, problem):
     path = tmp_path / "p.yml"
     path.write_bytes(content)
     with pytest.raises(ParameterError, match=problem) as caught:
         read_parameter_file(path)
     assert str(path) in str(caught.value)
+
+
+def test_a_parameter_file_that_is_no_file_is_refused(tmp_path):
+    for path, problem in [(tmp_path, "is a folder"), (Path("/dev/zero"), "not a regular file"),
+                          (tmp_path / "missing.yml", "not found")]:
+        with pytest.raises(ParameterError, match=problem):
+            read_parameter_file(path)
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("x = 1 + 1  # int, min 0, max 3; m", "must be a plain value"),
+    ("x.y = 1  # int, min 0, max 3; m", "one plain name before `=`"),
+    ("x = 1  # int, len 1..3, min 0, max 3; m", "applies to a list only"),
+    ("x = [1]  # list[int], len 1..y, min 0, max 3; m", "takes two whole numbers"),
+    ("x = 1  # int, min 0, max 3; m\nx = 2  # int, min 0, max 3; m", "declared twice"),
+])
+def test_declarations_that_once_raised_a_traceback_are_refused(line, problem):
+    with pytest.raises(ParameterError, match=re.escape(problem)):
+        parse_declaration(line, "demo")
+
+
+def test_a_number_too_long_to_read_is_refused_not_parsed(declaration):
+    assert "longer than 40 characters" in refused(declaration, vehicles_shipped="9" * 5000)
