@@ -4,7 +4,6 @@ import hashlib
 import math
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
@@ -333,19 +332,15 @@ def test_datapackage_hash_is_stable_and_follows_the_data(tmp_path):
     assert data.datapackage_hash(copy) != data.datapackage_hash()
 
 
-def test_loading_is_fast_and_imports_no_plotting_execution_or_frictionless():
-    # Timed after the import: pandas alone takes about half a second to import.
-    code = ("import sys, time; import cqbook.data as d; t = time.perf_counter(); d.load_tables(); "
-            "print(time.perf_counter() - t, *(m in sys.modules for m in "
-            "('matplotlib', 'papermill', 'frictionless')))")
+def test_loading_imports_no_plotting_execution_or_frictionless():
+    # How long loading takes is the benchmark's business; what it must not pull in is ours.
+    code = ("import sys; import cqbook.data as d; d.load_tables(); "
+            "print(*(m in sys.modules for m in ('matplotlib', 'papermill', 'frictionless')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    seconds, *imported = out.stdout.split()
-    assert imported == ["False", "False", "False"]
-    assert float(seconds) < 0.5
+    assert out.stdout.split() == ["False", "False", "False"]
 
 
-def test_a_cached_load_takes_milliseconds():
+def test_a_second_load_reads_no_table_again(monkeypatch):
     data.load_tables()
-    start = time.perf_counter()
+    monkeypatch.setattr(data, "_read_table", lambda *a: pytest.fail("a table was read again"))
     data.load_tables()
-    assert time.perf_counter() - start < 0.05
