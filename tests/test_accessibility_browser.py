@@ -1,0 +1,202 @@
+"""The book for readers who use it differently: both colour modes, a screen reader, a keyboard.
+
+Every page of the real book, in Chromium, offline, in light and in dark mode (the theme's
+switcher stores the choice in localStorage; the page then carries `data-theme`):
+- axe-core (`axe-playwright-python`, which ships axe's script: nothing is fetched) reports no
+  serious or critical violation;
+- the highlighted figures of the sources page and the text of the chapters' provenance boxes
+  reach WCAG AA contrast (4.5:1), measured here from the computed colours;
+- Chinese text is marked `lang="zh…"`, every table has header cells, and the Tab key reaches
+  every link of the page's content.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import test_book_browser
+from axe_playwright_python.sync_playwright import Axe
+from test_book_browser import book_pages
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+# The built book and its local server, as the other browser tests have them.
+book_html = test_book_browser.book_html
+origin = test_book_browser.origin
+
+MODES = ("light", "dark")
+AA = 4.5
+
+# Contrast of each element's text with the colour behind it (the first opaque background up
+# the tree; the theme's are opaque), WCAG 2 relative luminance.
+CONTRAST_JS = """(selector) => {
+  const rgb = (text) => text.match(/[\\d.]+/g).map(Number);
+  const channel = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+  const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const behind = (el) => {
+    for (let at = el; at; at = at.parentElement) {
+      const colour = rgb(getComputedStyle(at).backgroundColor);
+      if (colour.length < 4 || colour[3] === 1) return colour.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  return [...document.querySelectorAll(selector)]
+    .filter(el => el.checkVisibility() && [...el.childNodes].some(
+      n => n.nodeType === Node.TEXT_NODE && n.textContent.trim()))
+    .map(el => {
+      const fg = luminance(rgb(getComputedStyle(el).color)), bg = luminance(behind(el));
+      return {text: el.textContent.trim().slice(0, 30), tag: el.tagName,
+              ratio: (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05)};
+    });
+}"""
+
+CJK_WITHOUT_LANG_JS = r"""() => {
+  const cjk = /[\u3400-\u9fff\uf900-\ufaff]/u, found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const text = walker.currentNode, el = text.parentElement;
+    if (!cjk.test(text.textContent) || ["SCRIPT", "STYLE", "TITLE"].includes(el.tagName)
+        || !el.checkVisibility()) continue;
+    if (!(el.closest("[lang]")?.getAttribute("lang") || "").startsWith("zh"))
+      found.push(`${el.tagName}: ${text.textContent.trim().slice(0, 40)}`);
+  }
+  return found;
+}"""
+
+TABLES_WITHOUT_HEADERS_JS = """() => [...document.querySelectorAll("main table")]
+  .filter(t => !t.querySelector("th")).map(t => t.outerHTML.slice(0, 80))"""
+
+# Links a reader sees; a heading's permalink is `visibility: hidden` until hovered, so neither
+# seen nor reachable, as the theme intends.
+CONTENT_LINKS_JS = """() => [...document.querySelectorAll("main a[href]")]
+  .filter(a => a.checkVisibility({visibilityProperty: true}) && a.getClientRects().length)
+  .map(a => a.getAttribute("href"))"""
+
+
+def _context(browser, mode: str):
+    """A browser context whose pages open in `mode`, as the theme's switcher leaves them, and
+    that fetches nothing from another host."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(f"localStorage.setItem('mode', '{mode}');"
+                            f"localStorage.setItem('theme', '{mode}');")
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+        ("http://127.0.0.1", "data:", "blob:")) else route.abort())
+    return context
+
+
+@pytest.fixture(scope="module", params=MODES)
+def mode_context(request, browser):
+    context = _context(browser, request.param)
+    yield request.param, context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def light_context(browser):
+    """For what does not depend on the colour mode (language marks, structure, focus)."""
+    context = _context(browser, "light")
+    yield "light", context
+    context.close()
+
+
+def open_page(context, url: str, mode: str):
+    page = context.new_page()
+    page.goto(url, wait_until="load")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    theme = page.evaluate("document.documentElement.dataset.theme")
+    assert theme == mode, f"{url}: the page is in {theme!r} mode, not {mode}"
+    return page
+
+
+def test_axe_finds_no_serious_or_critical_violation_on_any_page(mode_context, origin,
+                                                                 book_html):
+    mode, context = mode_context
+    axe, found = Axe(), {}
+    for name in book_pages(book_html) + ["search.html"]:
+        page = open_page(context, f"{origin}/{name}", mode)
+        try:
+            violations = axe.run(page).response["violations"]
+        finally:
+            page.close()
+        serious = [f"{v['id']} ({v['impact']}): {v['nodes'][0]['html'][:100]}"
+                   for v in violations if v["impact"] in ("serious", "critical")]
+        if serious:
+            found[name] = serious
+    assert not found, json.dumps(found, indent=1, ensure_ascii=False)
+
+
+def evaluate(context, url: str, mode: str, script: str, argument=None):
+    page = open_page(context, url, mode)
+    try:
+        return page.evaluate(script, argument)
+    finally:
+        page.close()
+
+
+def test_highlighted_figures_and_provenance_boxes_reach_aa_contrast(mode_context, origin):
+    mode, context = mode_context
+    sources = f"{origin}/book/sources.html#yongchuan_vehicles_shipped"
+    measured = {
+        "sources: figures": evaluate(context, sources, mode, CONTRAST_JS, "mark.cq-figure"),
+        # the figure a chapter's Source link lands on has a highlight of its own
+        "sources: linked figure": evaluate(context, sources, mode, CONTRAST_JS,
+                                           "mark.cq-figure:has(.cq-anchor:target)"),
+        "chapter: provenance box": evaluate(context, f"{origin}/notebooks/yongchuan.html", mode,
+                                            CONTRAST_JS, ".cq-provenance *"),
+    }
+    assert len(measured["sources: figures"]) >= 40
+    assert len(measured["sources: linked figure"]) == 1
+    assert len(measured["chapter: provenance box"]) >= 5
+    low = {where: [m for m in found if m["ratio"] < AA] for where, found in measured.items()}
+    assert not any(low.values()), json.dumps(low, indent=1, ensure_ascii=False)
+
+
+def test_chinese_text_is_marked_as_chinese(light_context, origin, book_html):
+    mode, context = light_context
+    unmarked = {}
+    for name in book_pages(book_html):
+        found = evaluate(context, f"{origin}/{name}", mode, CJK_WITHOUT_LANG_JS)
+        if found:
+            unmarked[name] = found[:5] + ([f"... {len(found)} in all"] if len(found) > 5 else [])
+    assert not unmarked, json.dumps(unmarked, indent=1, ensure_ascii=False)
+
+
+def test_every_table_has_header_cells_and_tab_reaches_every_content_link(light_context, origin,
+                                                                         book_html):
+    mode, context = light_context
+    problems = {}
+    for name in book_pages(book_html):
+        page = open_page(context, f"{origin}/{name}", mode)
+        try:
+            headless_tables = page.evaluate(TABLES_WITHOUT_HEADERS_JS)
+            links = set(page.evaluate(CONTENT_LINKS_JS))
+            reached = set()
+            for _ in range(len(links) * 2 + 150):  # the sidebars' links come first
+                page.keyboard.press("Tab")
+                href = page.evaluate("document.activeElement.closest('main') ? "
+                                     "document.activeElement.getAttribute('href') : null")
+                if href is not None:
+                    reached.add(href)
+                if links <= reached:
+                    break
+        finally:
+            page.close()
+        if headless_tables or links - reached:
+            problems[name] = {"tables without headers": headless_tables,
+                              "links Tab never reached": sorted(links - reached)[:10]}
+    assert not problems, json.dumps(problems, indent=1, ensure_ascii=False)
+
+
+def test_chinese_runs_are_wrapped_but_markup_scripts_and_marked_passages_are_not():
+    from cqbook.html_lang import mark_chinese
+
+    body = ('<p title="铜梁">shipped 已发运汽车12702辆,目的地 and 206 亿元.</p>'
+            '<div lang="zh-Hans">永川<b>造</b></div><script>const a = "永川";</script>'
+            '<pre><span class="s2">&quot;成渝地区&quot;</span></pre><!-- 注释 -->')
+    assert mark_chinese(body) == (
+        '<p title="铜梁">shipped <span lang="zh-Hans">已发运汽车12702辆,目的地</span> and 206 '
+        '<span lang="zh-Hans">亿元</span>.</p>'
+        '<div lang="zh-Hans">永川<b>造</b></div><script>const a = "永川";</script>'
+        '<pre><span class="s2">&quot;<span lang="zh-Hans">成渝地区</span>&quot;</span></pre>'
+        "<!-- 注释 -->")
