@@ -33,7 +33,14 @@ requirements.lock; tests/test_engine.py compares a forked kernel with a real one
 | pandas `_config.config._registered_options`, `RegisteredOption._replace`, `pandas._config.display.detect_console_encoding` | `_pandas_as_in_a_kernel` | pandas chooses two defaults at import from where it runs (a terminal or a kernel) and has no public way to choose again once the kernel exists |
 | papermill `Engine.execute_notebook` re-done with a `NotebookExecutionManager` subclass that saves less | `_QuietManager`, `_engine_class` | papermill writes the whole notebook twice per cell (a quarter of a notebook's time) and has no option to save less |
 | jupyter_client `KernelManager.provisioner` set before `start_kernel` | `_kernel_manager_class` | a public attribute, but jupyter_client otherwise picks a provisioner only from a kernel spec's metadata and an installed entry point; ours needs the zygote of this one notebook |
+| jupyter_client `LocalProvisioner.process`, `.pid`, `.pgid`, `.cwd` set by our `launch_kernel` (a `ForkedProcess` in place of a `Popen`) | `BookProvisioner.launch_kernel` | LocalProvisioner's poll, wait, signal and kill read them; undocumented attributes of a documented base class |
+| jupyter_core `utils.ensure_event_loop` (public name, undocumented) | `_close_inherited_event_loop` | the loop a previous notebook of this process ran on is kept there; closed, it is not reused by the kernel |
 | ipykernel `IPKernelApp.instance().initialize(); .start()` in-process, `sys.argv[0]` set to `ipykernel_launcher.__file__` | `_become_kernel` | what `ipykernel_launcher` itself runs; there is no "become a kernel" API |
+
+Gone: `atexit._clear`/`_run_exitfuncs` (a forked kernel ends with `os._exit`, as a stopped
+kernel does), `asyncio.events._set_running_loop` and the deprecated `set_event_loop_policy`
+(no fork inside a running loop; the kept loop is closed), jupyter_core `_runner_map`/`_loop`,
+jupyter_client `_async_launch_kernel` and `_reconcile_connection_info` (a provisioner now).
 """
 
 from __future__ import annotations
