@@ -153,7 +153,10 @@ table {{ border-collapse: collapse; margin: 1rem 0; }}
 th, td {{ border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left;
   vertical-align: top; }}
 th {{ background: #f6f8fa; }}
-td.number {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td.number {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+td.value {{ white-space: nowrap; }}
+.scroll {{ overflow-x: auto; }}
+p.caption {{ margin-top: -.5rem; color: #59636e; }}
 tr.added td {{ background: #e6ffec; }}
 tr.removed td {{ background: #ffebe9; }}
 .pair {{ display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }}
@@ -192,22 +195,22 @@ def page(found: Changes, old_images: Images, new_images: Images) -> str:
 def _values_table(values: list[ValueChange]) -> list[str]:
     e = html.escape
     rows = [('<h2 id="values">Headline values and parameters '
-            f"({len(values)})</h2>"), '<table id="changed-values">',
+            f"({len(values)})</h2>"), '<div class="scroll"><table id="changed-values">',
             ("<thead><tr><th>notebook</th><th>name</th><th>old</th><th>new</th><th>Δ</th>"
             "<th>relative</th><th>as printed, old</th><th>as printed, new</th>"
             "<th>what changed</th></tr></thead>"), "<tbody>"]
     for change in values:
-        cells = [e(change.notebook), e(change.label), e(diff.shown_value(change.old)),
-                 e(diff.shown_value(change.new))]
+        values = [diff.shown_value(change.old), diff.shown_value(change.new)]
+        printed = [row["text"] if row else "—" for row in (change.old, change.new)]
         rows.append(
-            f'<tr class="{e(change.kind)}">'
-            + "".join(f"<td>{cell}</td>" for cell in cells)
+            f'<tr class="{e(change.kind)}"><td>{e(change.notebook)}</td>'
+            f"<td>{e(change.label)}</td>"
+            + "".join(f'<td class="value">{e(value)}</td>' for value in values)
             + f'<td class="number">{e(diff.shown_absolute(change))}</td>'
             + f'<td class="number">{e(diff.shown_relative(change))}</td>'
-            + f"<td>{e(change.old['text']) if change.old else '—'}</td>"
-            + f"<td>{e(change.new['text']) if change.new else '—'}</td>"
+            + "".join(f'<td class="value">{e(text)}</td>' for text in printed)
             + f"<td>{e(diff.shown_fields(change))}</td></tr>")
-    return [*rows, "</tbody>", "</table>"]
+    return [*rows, "</tbody>", "</table></div>"]
 
 
 def _chart(change: ChartChange, base_commit: str, old_images: Images,
@@ -220,11 +223,12 @@ def _chart(change: ChartChange, base_commit: str, old_images: Images,
     if change.new:
         sides.append(("new", "new (this tree)", new_images.get(key), change.new))
     shown = next((image for _, _, image, _ in reversed(sides) if image), None)
-    caption = f": {e(shown.caption)}" if shown and shown.caption else ""
+    caption = (f'<p class="caption">{e(shown.caption)}</p>' if shown and shown.caption
+               else "")
     parts = [(f'<section class="chart {e(change.kind)}" data-notebook="{e(change.notebook)}" '
              f'data-figure="{e(change.figure)}">'),
              (f"<h3>{e(change.notebook)} · <code>{e(change.figure)}</code> "
-             f"({e(change.kind)}){caption}</h3>"), '<div class="pair">']
+             f"({e(change.kind)})</h3>{caption}"), '<div class="pair">']
     for side, title, image, row in sides:
         parts.append(f'<figure class="{side}"><figcaption>{e(title)}</figcaption>')
         if image is None:

@@ -161,11 +161,19 @@ def test_review_page_shows_the_changed_chart_old_and_new_side_by_side(reviewed):
     assert old != new
 
 
+def published_text(repo: Path) -> str:
+    return "".join(page.read_text("utf-8") for page in (repo / "_build" / "html").rglob("*.html"))
+
+
 @pytest.mark.slow
 def test_review_leaves_the_working_tree_alone_and_builds_the_base_once(reviewed):
     status = subprocess.run(["git", "status", "--porcelain"], cwd=reviewed, capture_output=True,
                             text=True, check=True).stdout
     assert status == ""
+    # The published book is the working tree's (product 63), the base's (42) only in its
+    # worktree.
+    assert "63 个" in published_text(reviewed) and "42 个" not in published_text(reviewed)
+    assert "42 个" in published_text(reviewed / "_build" / "review-base" / "worktree")
     log = reviewed / "_build" / "review-base" / "build.log"
     built_at = log.stat().st_mtime_ns
     again = cqbook(reviewed, "review")
