@@ -147,7 +147,7 @@ def write_page(found: Changes, old_images: Images, new_images: Images) -> Path:
 
 STYLE = f"""
 body {{ font-family: "{webfont.FONT_FAMILY}", system-ui, -apple-system, "Segoe UI",
-  "Noto Sans", Helvetica, Arial, sans-serif; margin: 2rem auto; max-width: 80rem;
+  "Noto Sans", Helvetica, Arial, sans-serif; margin: 2rem auto; max-width: 96rem;
   padding: 0 1rem; color: #1f2328; line-height: 1.45; }}
 table {{ border-collapse: collapse; margin: 1rem 0; }}
 th, td {{ border: 1px solid #d0d7de; padding: .3rem .6rem; text-align: left;
