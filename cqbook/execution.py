@@ -125,31 +125,42 @@ def _first_line(cell) -> str:
 
 
 def _first_cell_that_did_not_finish(notebook):
-    """(index, cell, reason) of the first code cell that did not run to its end, in a
-    notebook papermill called a success; or None.
+    """(index, cell, reason) of the cell a notebook papermill called a success stopped at,
+    naming the first cell that never ran; or None when every cell ran.
 
-    papermill fails a notebook on an error *reply*, but a cell raising SystemExit
-    (`sys.exit(0)`, `raise SystemExit`) gets an ok reply with an error output, and every
-    cell after it is silently never run; a cell tagged `raises-exception` may stop the
-    notebook the same way. Cells nbclient skips on purpose (empty, `skip-execution`) are not
-    expected to run."""
-    index = -1
-    for cell in notebook.cells:
-        if _added_by_papermill(cell):
-            continue
-        index += 1
+    papermill's own check lets a SystemExit of 0 or '' through (`sys.exit(0)`, `raise
+    SystemExit`): the notebook "succeeds" with every later cell never run. Cells nbclient
+    skips on purpose (empty, tagged `skip-execution`) are not expected to run; an error
+    output is expected only in a cell tagged `raises-exception`."""
+    stop, never_ran = None, []
+    for index, cell in _source_cells(notebook):
         if cell.cell_type != "code" or not cell.source.strip() or \
                 SKIP_TAG in cell.get("metadata", {}).get("tags", []):
             continue
         if cell.get("execution_count") is None:
-            return index, cell, ("this cell never ran: the notebook stopped before it without "
-                                 "an error (sys.exit or SystemExit in an earlier cell?)")
-        tags = cell.get("metadata", {}).get("tags", [])
+            never_ran.append((index, cell))
+            continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        if errors and "raises-exception" not in tags:
-            return index, cell, (f"{errors[0].get('ename')}: {errors[0].get('evalue')} "
-                                 "(the notebook stopped at this cell)")
-    return None
+        if errors and stop is None and \
+                "raises-exception" not in cell.get("metadata", {}).get("tags", []):
+            stop = index, cell, f"{errors[0].get('ename')}: {errors[0].get('evalue')}"
+    if not never_ran:
+        return None if stop is None else (*stop[:2], f"{stop[2]} (the notebook stopped here)")
+    first = never_ran[0]
+    not_run = (f"{len(never_ran)} cell{'s' if len(never_ran) > 1 else ''} never ran, from "
+               f"cell {first[0]} (`{_first_line(first[1])}`)")
+    if stop is None:
+        return (*first, f"the notebook stopped before this cell without an error: {not_run}")
+    return (*stop[:2], f"{stop[2]}: the notebook stopped here; {not_run}")
+
+
+def _source_cells(notebook):
+    """(index in the source notebook, cell), leaving out the cells papermill adds."""
+    index = -1
+    for cell in notebook.cells:
+        if not _added_by_papermill(cell):
+            index += 1
+            yield index, cell
 
 
 def _added_by_papermill(cell) -> bool:
