@@ -94,12 +94,19 @@ def _check_out(commit: str) -> None:
     if _worktree_commit() is not None:
         moved = diff.git("checkout", "--quiet", "--force", "--detach", commit, repo=WORKTREE)
     else:
-        if WORKTREE.exists():
-            shutil.rmtree(WORKTREE)
+        # A worktree git no longer knows (a CI cache restored into a fresh clone) is made
+        # again, around its `_build`: the execution cache is what the CI cache is for.
+        kept = BASE_DIR / "_build-kept"
+        shutil.rmtree(kept, ignore_errors=True)
+        if (WORKTREE / "_build").is_dir():
+            (WORKTREE / "_build").rename(kept)
+        shutil.rmtree(WORKTREE, ignore_errors=True)
         diff.git("worktree", "prune")
         moved = diff.git("worktree", "add", "--quiet", "--force", "--detach", str(WORKTREE),
                          commit)
-        if moved.returncode == 0:
+        if moved.returncode == 0 and kept.is_dir():
+            kept.rename(WORKTREE / "_build")
+        elif moved.returncode == 0:
             _seed_cache()
     if moved.returncode != 0:
         raise DiffError(f"cannot check out {commit[:12]} into {WORKTREE}: "
