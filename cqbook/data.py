@@ -277,6 +277,8 @@ def _check_entity_figures(path: Path, entities: pd.DataFrame, figures: pd.DataFr
             figure_id = entity[column]
             if not figure_id:
                 continue
+            if figure_id not in by_id.index:
+                _fail(path, f"{figure_id!r} is not a figure_id in figures.csv", row, column)
             figure = by_id.loc[figure_id]
             if figure["entity_id"] != entity["entity_id"]:
                 _fail(path, f"figure {figure_id!r} belongs to {figure['entity_id']!r}, "
@@ -453,6 +455,8 @@ def _load(data_dir_text: str, stamp: tuple) -> tuple[dict, str]:
 
 
 def _loaded(data_dir) -> tuple[dict, str]:
+    if Path(data_dir) == DATA_DIR and not DATA_DIR.resolve().is_relative_to(REPO_ROOT):
+        _fail(DATA_DIR, "is a link to a folder outside the repository; refused")
     data_dir = Path(data_dir).resolve()
     return _load(str(data_dir), _stamp(data_dir))
 
