@@ -22,6 +22,29 @@ def value(run, name):
 
 
 @pytest.mark.slow
+def test_an_overall_index_below_its_strength_index_puts_the_other_dimensions_lower(default_run):
+    others = default_run["also_wky_other_dimensions_mean"]
+    assert others["value"] == pytest.approx((7 * 104.86 - 105.04) / 6)
+    assert others["value"] < 104.86 and others["bound"] == "approx"
+    assert "ASSUMPTION" in others["label"]
+    assert value(default_run, "also_wky_strength_change_pct") == pytest.approx(
+        100 * 1.52 / (105.04 - 1.52))
+
+
+@pytest.mark.slow
+def test_people_in_wan_are_also_given_in_people(default_run):
+    assert default_run["also_wky_people_2022"]["text"] == "≈ 369.7 万人 (≈ 3.7 million people)"
+
+
+def test_the_dimensions_are_counted_not_all_named():
+    import chapter_runs
+
+    prose = chapter_runs.prose("also_on_this_page")
+    assert "7 dimensions are named" not in prose
+    assert "7 dimensions are counted but only two are named" in prose
+
+
+@pytest.mark.slow
 def test_defaults_derive_2021_and_the_population_from_the_page(default_run):
     assert value(default_run, "also_wky_strength_index_2021") == pytest.approx(105.04 - 1.52)
     assert value(default_run, "also_wky_gdp_2021") == pytest.approx(2338.16 / 1.055)

@@ -21,6 +21,36 @@ def test_the_structure_is_counted_from_the_data_and_the_sixth_focus_is_not_inven
     assert default_run["manufacturing_growth_stages"]["value"] == 4
 
 
+
+@pytest.mark.slow
+def test_the_regions_are_said_to_come_from_off_the_page(runs, default_run):
+    assert default_run["manufacturing_yuxi_districts_on_page"]["value"] == 2  # 铜梁, 永川
+    assert "not on the page" in default_run["manufacturing_yuxi_districts_on_page"]["label"]
+    assert "The page does not say which district lies in which region." in chapter.prose(
+        "manufacturing")
+
+
+@pytest.mark.slow
+def test_an_umbrella_measure_is_not_counted_beside_its_parts(default_run):
+    # 做好“两个加快” only gathers its two 加快 measures: 27 items, 26 measures.
+    assert default_run["manufacturing_measures"]["value"] == 26
+
+
+@pytest.mark.slow
+def test_both_programmes_of_one_measure_are_named(default_run):
+    # 实施“万企技改”带动“万企转型”: 万企转型 is a named programme too.
+    assert default_run["manufacturing_named_programmes"]["value"] == 15
+
+
+@pytest.mark.slow
+def test_one_title_written_as_one_is_one_echo(runs, default_run):
+    # Banan's 专精特新小巨人 is one title: one echo, not one each for 专精特新 and 小巨人.
+    # Another compound: 智能网联新能源汽车产业集群, the NEV industry cluster, written as one.
+    assert default_run["manufacturing_compound_echoes"]["value"] == 2
+    tables = "".join(chapter.html_outputs(runs["default"]))
+    assert "专精特新+小巨人" in tables
+
+
 @pytest.mark.slow
 def test_every_figure_of_the_article_links_to_its_sentence_on_the_sources_page(runs):
     chapter.assert_sources_linked(runs["default"], chapter.article_figure_ids("manufacturing_strategy"))

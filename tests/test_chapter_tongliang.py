@@ -26,19 +26,21 @@ def test_defaults_are_the_page_figures():
     bound = data.figure("tongliang_vehicle_parts_investment")
     assert bound["qualifier"] == "more_than"
     assert defaults["vehicle_parts_bound_yi"] == bound["value"]
-    assert defaults["vehicle_parts_assumed_yi"] == defaults["vehicle_parts_bound_yi"]
+    # 超过 is "more than": the bound itself is excluded, so the assumption lies above it.
+    assert defaults["vehicle_parts_assumed_yi"] > defaults["vehicle_parts_bound_yi"]
     assert "ASSUMPTION" in declaration.parameters["vehicle_parts_assumed_yi"].meaning
 
 
 def test_assumed_value_is_held_between_the_bound_and_the_total():
     _, declaration, _, _ = reruns.resolve(NOTEBOOK, {}, None)
     rules = {(r.op, r.operand) for r in declaration.parameters["vehicle_parts_assumed_yi"].rules}
-    assert (">=", "vehicle_parts_bound_yi") in rules
+    assert (">", "vehicle_parts_bound_yi") in rules
     assert ("<=", "investment_total_yi") in rules
 
 
 @pytest.mark.parametrize(("values", "message"), [
     ({"vehicle_parts_assumed_yi": "40"}, "vehicle_parts_assumed_yi.*40.*vehicle_parts_bound_yi"),
+    ({"vehicle_parts_assumed_yi": "50"}, "vehicle_parts_assumed_yi.*50.*vehicle_parts_bound_yi"),
     ({"vehicle_parts_assumed_yi": "250"}, "vehicle_parts_assumed_yi.*250.*investment_total_yi"),
     ({"investment_total_yi": "45"}, "investment_total_yi"),  # less than the bound alone
     ({"vehicle_parts_projects": "27"}, "vehicle_parts_projects.*27.*projects_signed"),
@@ -59,6 +61,7 @@ runs = chapter.runs_fixture(NOTEBOOK, {
     "default": {},
     "assumed": {"vehicle_parts_assumed_yi": "100"},
     "doubled": {"investment_total_yi": "412"},
+    "one_part": {"vehicle_parts_projects": "1", "projects_signed": "2"},
 })
 
 
@@ -74,6 +77,8 @@ def test_default_run_keeps_the_bound_a_bound(runs):
     assert entries["tongliang_other_average"]["bound"] == "less_than"
     assert entries["tongliang_vehicle_parts_average"]["bound"] == "more_than"
     assert values["tongliang_fields_named"] == 5
+    assert entries["tongliang_fields_named"]["bound"] == "lower"  # 等多个领域: and others
+    assert entries["tongliang_other_average"]["text"] == "< 6.78 亿元 (< CNY 678 m)"
     assert values["tongliang_value_chain_stages"] == 6
     assert values["tongliang_storage_firms_named"] == 5
 
@@ -86,6 +91,7 @@ def test_a_larger_assumed_value_lowers_only_the_assumed_average(runs):
                  "tongliang_investment_per_project"):
         assert assumed[name]["value"] == pytest.approx(default[name]["value"]), name
     assert "assumed at 100 亿元" in chapter.glued_texts(runs["assumed"])["tongliang_run_note"]
+    assert "assumed at 60 亿元" in chapter.glued_texts(runs["default"])["tongliang_run_note"]
 
 
 @pytest.mark.slow
@@ -99,6 +105,21 @@ def test_doubling_the_total_doubles_the_average_and_halves_the_bounded_share(run
     texts = chapter.glued_texts(runs["doubled"])
     assert "investment_total_yi = 412 (page: 206)" in texts["tongliang_run_note"]
     assert texts["tongliang_total_text"] == "412 亿元 (CNY 41.2 bn)"
+
+
+@pytest.mark.slow
+def test_counts_of_one_take_the_singular(runs):
+    texts = chapter.glued_texts(runs["one_part"])
+    assert texts["tongliang_vehicle_parts_projects_text"] == "1 project"
+    assert texts["tongliang_other_projects_text"] == "1 project"
+    assert chapter.headlines(runs["one_part"])["tongliang_projects_signed"]["text"] == "2 projects"
+
+
+@pytest.mark.slow
+def test_xinhong_is_drawn_as_signed_like_the_other_signed_items(runs):
+    tables = "".join(chapter.html_outputs(runs["default"]))
+    assert "北京芯虹: 充换电基础设施制造 (签约 signed)" in tables
+    assert "planned" not in tables.split("北京芯虹", 1)[1].split("</td>", 1)[0]
 
 
 @pytest.mark.slow
