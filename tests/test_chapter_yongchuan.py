@@ -56,7 +56,9 @@ runs = chapter.runs_fixture(NOTEBOOK, {
     "default": {},
     "doubled": {"vehicles_shipped": "25404"},
     "exclusive": {"days_inclusive": "false", "projection_end_date": "2024-04-27",
-                  "rate_changes_percent": "-50,10"},
+                  "rate_changes_percent": "-50,10",
+                  # one vehicle a train: the nouns of a count of one are singular
+                  "vehicles_per_train": "1"},
 })
 
 
@@ -100,6 +102,8 @@ def test_exclusive_count_and_later_end_date_change_days_rates_and_projections(ru
 def test_text_and_charts_follow_the_parameters(runs):
     default, doubled = chapter.glued_texts(runs["default"]), chapter.glued_texts(runs["doubled"])
     exclusive = chapter.glued_texts(runs["exclusive"])
+    assert default["yongchuan_vehicles_per_train_text"] == "120 vehicles"
+    assert exclusive["yongchuan_vehicles_per_train_text"] == "1 vehicle"
     assert "uses the page's dates and count" in default["yongchuan_run_note"]
     assert "vehicles_shipped = 25404 (page: 12702)" in doubled["yongchuan_run_note"]
     assert doubled["yongchuan_vehicles_per_day_text"] == "152.1 vehicles a day"
