@@ -65,8 +65,14 @@ def test_the_libraries_the_fork_engine_relies_on_are_pinned_exactly():
 
 def test_the_installed_environment_is_the_locked_one():
     locked = _pins(LOCK.read_text(encoding="utf-8"))
-    installed = {_normalized(d.metadata["Name"]): d.version
-                 for d in importlib.metadata.distributions()}
+    # The version import finds first on sys.path: once something imported setuptools, its
+    # vendored copies (older packaging, zipp, ...) are on sys.path too, later.
+    installed = {}
+    for name in locked:
+        try:
+            installed[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
     moved = {name: (installed[name], version) for name, version in locked.items()
              if name in installed and installed[name] != version}
     assert not moved, f"installed vs locked: {moved}; run `make` to install the lock"
