@@ -94,8 +94,8 @@ STAGE_SCRIPT = """
 import shutil, sys
 from pathlib import Path
 import nbformat
-from cqbook import pipeline, publishing, pages, cache
-from cqbook.notebook_files import read_notebook
+from cqbook.build import cache, pages, pipeline, publishing
+from cqbook.build.notebook_files import read_notebook
 jobs = pipeline.plan_jobs(pipeline.book_parameters(), "book")
 store = cache.Cache(pipeline.CACHE_DIR)
 entries = {job.name: store.get(job.name) for job in jobs}

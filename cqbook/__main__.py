@@ -3,8 +3,8 @@ import sys
 
 def run() -> int:
     """`python -m cqbook` and the `cqbook` command: the kernels' environment first (see
-    cqbook.engine.fix_process_environment: it may re-run this command once), then the CLI."""
-    from cqbook.engine import fix_process_environment
+    cqbook.build.engine.fix_process_environment: it may re-run this command once), then the CLI."""
+    from cqbook.build.engine import fix_process_environment
 
     fix_process_environment()
     from cqbook.cli import main

@@ -11,7 +11,7 @@ from pathlib import Path
 def _once_each(names: list[str], command: str) -> None:
     """Refuse a name given twice with -p (`-p n 1 -p n 2`): keeping the last one silently
     would run something other than what the first says."""
-    from cqbook import params
+    from cqbook.build import params
 
     for index, name in enumerate(names):
         if name in names[:index]:
@@ -96,13 +96,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = _parser().parse_args(argv)
-    from cqbook import params, pipeline, reruns
-    from cqbook.execution import ExecutionFailure
-    from cqbook.notebook_files import NotebookFileError
+    from cqbook.build import params, pipeline, reruns
+    from cqbook.build.execution import ExecutionFailure
+    from cqbook.build.notebook_files import NotebookFileError
 
     try:
         if arguments.command == "pdf":
-            from cqbook import pdf
+            from cqbook.build import pdf
 
             try:
                 print(f"pdf: {pdf.write_pdf(arguments.html, arguments.output)}")
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             return 0
         if arguments.command in ("diff", "review"):
-            from cqbook import diff, review
+            from cqbook.build import diff, review
 
             try:
                 if arguments.command == "review":
@@ -160,6 +160,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _data_error() -> type[Exception]:
-    from cqbook.data import DataError
+    from cqbook.dataset.package import DataError
 
     return DataError

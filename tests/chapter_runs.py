@@ -16,11 +16,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cqbook import data, reruns
-from cqbook.notebook_files import read_notebook
-from cqbook.params import ParameterError
+from cqbook.analysis.links import source_href
+from cqbook.build import reruns
+from cqbook.build.notebook_files import read_notebook
+from cqbook.build.params import ParameterError
+from cqbook.dataset import package
 from cqbook.paths import NOTEBOOKS_DIR
-from cqbook.sources import source_href
 
 # ---------------------------------------------------------------- running a chapter
 
@@ -111,14 +112,14 @@ def html_outputs(folder: Path) -> list[str]:
 
 def assert_sources_linked(folder: Path, figure_ids) -> None:
     """Every one of `figure_ids` has a link to its sentence on the sources page, in the tables
-    of the executed notebook (the hrefs `cqbook.sources.source_link` writes from a chapter)."""
+    of the executed notebook (the hrefs `cqbook.analysis.links.source_link` writes from a chapter)."""
     tables = "".join(html_outputs(folder))
     missing = [f for f in figure_ids if f'href="{source_href(f)}"' not in tables]
     assert not missing, f"no link to the sources page for {missing}"
 
 
 def article_figure_ids(article_id: str) -> list[str]:
-    figures = data.figures()
+    figures = package.figures()
     return sorted(figures.loc[figures["article_id"] == article_id, "figure_id"])
 
 
@@ -139,7 +140,7 @@ def assert_values_refused_before_kernel(notebook: str, values: dict[str, str], r
     def no_kernel(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
-    monkeypatch.setattr("cqbook.execution.execute_notebook", no_kernel)
+    monkeypatch.setattr("cqbook.build.execution.execute_notebook", no_kernel)
     with pytest.raises(ParameterError, match=rule) as refused:
         reruns.resolve(notebook, values, None)
     with pytest.raises(ParameterError, match=rule):

@@ -189,7 +189,7 @@ def test_every_table_has_header_cells_and_tab_reaches_every_content_link(light_c
 
 
 def test_chinese_runs_are_wrapped_but_markup_scripts_and_marked_passages_are_not():
-    from cqbook.html_lang import mark_chinese
+    from cqbook.build.html_lang import mark_chinese
 
     body = ('<p title="铜梁">shipped 已发运汽车12702辆,目的地 and 206 亿元.</p>'
             '<div lang="zh-Hans">永川<b>造</b></div><script>const a = "永川";</script>'

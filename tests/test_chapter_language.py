@@ -8,8 +8,8 @@ import chapter_runs as chapter
 import matplotlib.pyplot as plt
 import pytest
 
-from cqbook import charts
-from cqbook.notebook_files import read_notebook
+from cqbook.analysis import charts
+from cqbook.build.notebook_files import read_notebook
 from cqbook.paths import NOTEBOOKS_DIR, REPO_ROOT
 
 CHAPTERS = sorted(path.stem for path in NOTEBOOKS_DIR.glob("*.md"))

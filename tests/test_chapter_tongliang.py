@@ -6,7 +6,8 @@ from __future__ import annotations
 import chapter_runs as chapter
 import pytest
 
-from cqbook import data, reruns
+from cqbook.build import reruns
+from cqbook.dataset import package
 
 NOTEBOOK = "tongliang"
 PAGE_FIGURES = ["tongliang_investment_total", "tongliang_projects_signed",
@@ -19,11 +20,11 @@ PAGE_FIGURES = ["tongliang_investment_total", "tongliang_projects_signed",
 def test_defaults_are_the_page_figures():
     _, declaration, defaults, changed = reruns.resolve(NOTEBOOK, {}, None)
     assert changed == {}
-    assert defaults["projects_signed"] == data.figure("tongliang_projects_signed")["value"]
-    assert defaults["investment_total_yi"] == data.figure("tongliang_investment_total")["value"]
-    assert defaults["vehicle_parts_projects"] == data.figure(
+    assert defaults["projects_signed"] == package.figure("tongliang_projects_signed")["value"]
+    assert defaults["investment_total_yi"] == package.figure("tongliang_investment_total")["value"]
+    assert defaults["vehicle_parts_projects"] == package.figure(
         "tongliang_vehicle_parts_projects")["value"]
-    bound = data.figure("tongliang_vehicle_parts_investment")
+    bound = package.figure("tongliang_vehicle_parts_investment")
     assert bound["qualifier"] == "more_than"
     assert defaults["vehicle_parts_bound_yi"] == bound["value"]
     # 超过 is "more than": the bound itself is excluded, so the assumption lies above it.

@@ -8,7 +8,8 @@ from datetime import date
 import chapter_runs as chapter
 import pytest
 
-from cqbook import data, reruns
+from cqbook.build import reruns
+from cqbook.dataset import package
 
 NOTEBOOK = "yongchuan"
 
@@ -18,7 +19,7 @@ NOTEBOOK = "yongchuan"
 
 def test_defaults_are_the_page_figures():
     _, _, defaults, changed = reruns.resolve(NOTEBOOK, {}, None)
-    shipped = data.figure("yongchuan_vehicles_shipped")
+    shipped = package.figure("yongchuan_vehicles_shipped")
     assert changed == {}
     assert defaults["vehicles_shipped"] == shipped["value"]
     assert f"{defaults['start_date']}/{defaults['as_of_date']}" == shipped["period"]

@@ -8,8 +8,8 @@ import sys
 import pytest
 import yaml
 
-from cqbook import data, units
-from cqbook.data import DataError
+from cqbook.dataset import package, units
+from cqbook.dataset.package import DataError
 from cqbook.paths import DATA_DIR, DATAPACKAGE, RAW_PAGE
 
 PAGE_SHA256 = "858932f63320c01b802dba09fb955fb540d87b0a5b534197875e449387053543"
@@ -17,12 +17,12 @@ PAGE_SHA256 = "858932f63320c01b802dba09fb955fb540d87b0a5b534197875e449387053543"
 
 @pytest.fixture(scope="module")
 def tables():
-    return data.load_tables()
+    return package.load_tables()
 
 
 @pytest.fixture(scope="module")
 def page():
-    return data.source_text()
+    return package.source_text()
 
 
 # --- the package and the raw page -------------------------------------------------------------
@@ -55,11 +55,11 @@ def test_raw_page_sha256_matches_package_and_sidecar():
 
 
 def test_loader_validates_the_shipped_package():
-    data.validate()
+    package.validate()
 
 
 def test_source_text_is_the_raw_page():
-    assert data.source_text() == RAW_PAGE.read_text(encoding="utf-8")
+    assert package.source_text() == RAW_PAGE.read_text(encoding="utf-8")
 
 
 # --- every figure tied to its words ----------------------------------------------------------
@@ -74,7 +74,7 @@ def test_every_quote_occurs_verbatim_in_the_page(tables, page):
 
 def test_every_figure_value_and_unit_read_back_from_its_own_quote(tables):
     for figure in tables["figures"].to_dict("records"):
-        readings = data.figure_readings(figure)
+        readings = package.figure_readings(figure)
         assert readings, figure["figure_id"]
         assert all(r.token in figure["quote"] for r in readings)
 
@@ -93,7 +93,7 @@ def test_quotes_are_short_clauses_not_paragraphs(tables):
 
 
 def test_every_number_on_the_page_is_a_figure_or_an_excluded_number():
-    coverage = data.number_coverage()
+    coverage = package.number_coverage()
     unread = coverage[(coverage["figure_id"] == "") & (coverage["exclusion"] == "")]
     assert unread.empty, unread.to_string()
 
@@ -113,18 +113,18 @@ def test_scanner_finds_arabic_and_counting_chinese_numerals(page):
 )
 def test_a_number_added_to_the_page_without_a_row_is_reported(page, addition, token):
     changed = page.replace("已发运汽车12702辆,", f"已发运汽车12702辆,{addition},")
-    coverage = data.number_coverage(text=changed)
+    coverage = package.number_coverage(text=changed)
     unread = coverage[(coverage["figure_id"] == "") & (coverage["exclusion"] == "")]
     assert unread["token"].tolist() == [token]
 
 
 def test_every_figure_accounts_for_a_number_on_the_page(tables):
-    covered = set(data.number_coverage()["figure_id"])
+    covered = set(package.number_coverage()["figure_id"])
     assert set(tables["figures"]["figure_id"]) <= covered
 
 
 def test_every_exclusion_accounts_for_a_number_on_the_page(tables):
-    used = set(data.number_coverage()["exclusion"])
+    used = set(package.number_coverage()["exclusion"])
     assert set(tables["exclusions"]["context"]) <= used
 
 
@@ -153,24 +153,24 @@ def test_qualifiers_table_mirrors_the_package_qualifiers(tables):
 
 
 def test_more_than_fifty_yi_is_a_lower_bound_of_five_billion_cny():
-    row = data.figure("tongliang_vehicle_parts_investment")
+    row = package.figure("tongliang_vehicle_parts_investment")
     assert (row["value_base"], row["base_unit"], row["bound"]) == (5e9, "CNY", "lower")
     assert row["lower_base"] == 5e9 and math.isnan(row["upper_base"])
 
 
 def test_mu_and_wan_square_metres_convert_in_the_package():
-    assert data.figure("lingchuang_base_land_area")["value_base"] == pytest.approx(100_000)
-    assert data.figure("lingchuang_base_land_area")["bound"] == "approx"
-    assert data.figure("heshun_factory_floor_area")["value_base"] == 10_000
+    assert package.figure("lingchuang_base_land_area")["value_base"] == pytest.approx(100_000)
+    assert package.figure("lingchuang_base_land_area")["bound"] == "approx"
+    assert package.figure("heshun_factory_floor_area")["value_base"] == 10_000
 
 
 def test_a_printed_range_keeps_both_bounds():
-    row = data.figure("zuoka_firms_attracted")
+    row = package.figure("zuoka_firms_attracted")
     assert (row["bound"], row["lower_base"], row["upper_base"]) == ("range", 200, 300)
 
 
 def test_figures_view_adds_typed_base_columns():
-    frame = data.figures()
+    frame = package.figures()
     assert {"value_base", "base_unit", "bound", "lower_base", "upper_base"} <= set(frame.columns)
     assert frame["value_base"].dtype == "float64"
     assert set(frame["bound"]) <= {"exact", "approx", "lower", "upper", "range"}
@@ -179,18 +179,18 @@ def test_figures_view_adds_typed_base_columns():
 def test_unknown_figure_id_is_named_with_suggestions():
     with pytest.raises(DataError, match=r"unknown figure id 'yongchuan_vehicle_shipped' "
                                         r"\(did you mean: yongchuan_vehicles_shipped"):
-        data.figure("yongchuan_vehicle_shipped")
+        package.figure("yongchuan_vehicle_shipped")
 
 
 def test_unknown_table_is_named():
     with pytest.raises(DataError, match="no table 'sectors'"):
-        data.load_table("sectors")
+        package.load_table("sectors")
 
 
 def test_returned_frames_are_copies_so_one_notebook_cannot_change_anothers_data():
-    figures = data.load_tables()["figures"]
+    figures = package.load_tables()["figures"]
     figures.loc[0, "value"] = -1
-    assert data.load_tables()["figures"].loc[0, "value"] != -1
+    assert package.load_tables()["figures"].loc[0, "value"] != -1
 
 
 # --- the numbers later chapters rely on --------------------------------------------------------
@@ -224,7 +224,7 @@ def test_returned_frames_are_copies_so_one_notebook_cannot_change_anothers_data(
     ],
 )
 def test_figures_the_chapters_rely_on(figure_id, value, unit, bound):
-    row = data.figure(figure_id)
+    row = package.figure(figure_id)
     assert (row["value"], row["unit"], row["bound"]) == (value, unit, bound)
 
 
@@ -239,7 +239,7 @@ def children(policy, parent, kind=None):
 def test_the_page_prints_five_of_the_six_promised_focuses(tables):
     focuses = children(tables["policy"], "mfg_six_focuses", "focus")
     assert len(focuses) == 5
-    assert data.figure("manufacturing_focuses_promised")["value"] == 6
+    assert package.figure("manufacturing_focuses_promised")["value"] == 6
     assert all(q.startswith("聚焦") for q in focuses["quote"])
 
 
@@ -270,7 +270,7 @@ def test_the_growth_path_is_in_printed_order(tables, page):
     ],
 )
 def test_listed_items_match_the_number_the_page_gives(tables, parent, kind, figure_id):
-    assert len(children(tables["policy"], parent, kind)) == data.figure(figure_id)["value"]
+    assert len(children(tables["policy"], parent, kind)) == package.figure(figure_id)["value"]
 
 
 # --- glossary, articles, files ------------------------------------------------------------------
@@ -322,25 +322,25 @@ def test_csv_files_are_utf8_lf_and_sorted_by_their_key():
 def test_datapackage_hash_is_stable_and_follows_the_data(tmp_path):
     import shutil
 
-    assert data.datapackage_hash() == data.datapackage_hash()
+    assert package.datapackage_hash() == package.datapackage_hash()
     copy = tmp_path / "data"
     shutil.copytree(DATA_DIR, copy)
-    assert data.datapackage_hash(copy) == data.datapackage_hash()
+    assert package.datapackage_hash(copy) == package.datapackage_hash()
     path = copy / "glossary.csv"
     path.write_text(path.read_text(encoding="utf-8").replace("Russia", "Russian Federation"),
                     encoding="utf-8")
-    assert data.datapackage_hash(copy) != data.datapackage_hash()
+    assert package.datapackage_hash(copy) != package.datapackage_hash()
 
 
 def test_loading_imports_no_plotting_execution_or_frictionless():
     # How long loading takes is the benchmark's business; what it must not pull in is ours.
-    code = ("import sys; import cqbook.data as d; d.load_tables(); "
+    code = ("import sys; import cqbook.dataset.package as d; d.load_tables(); "
             "print(*(m in sys.modules for m in ('matplotlib', 'papermill', 'frictionless')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False", "False"]
 
 
 def test_a_second_load_reads_no_table_again(monkeypatch):
-    data.load_tables()
-    monkeypatch.setattr(data, "_read_table", lambda *a: pytest.fail("a table was read again"))
-    data.load_tables()
+    package.load_tables()
+    monkeypatch.setattr(package, "_read_table", lambda *a: pytest.fail("a table was read again"))
+    package.load_tables()

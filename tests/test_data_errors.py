@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from cqbook import data
-from cqbook.data import DataError
+from cqbook.dataset import package
+from cqbook.dataset.package import DataError
 from cqbook.paths import DATA_DIR
 
 
@@ -45,12 +45,12 @@ def drop_column(data_dir, table, column):
 
 def load_error(data_dir) -> str:
     with pytest.raises(DataError) as error:
-        data.load_tables(data_dir)
+        package.load_tables(data_dir)
     return str(error.value)
 
 
 def test_the_untouched_copy_loads(data_copy):
-    assert len(data.load_tables(data_copy)["figures"]) > 0
+    assert len(package.load_tables(data_copy)["figures"]) > 0
 
 
 def test_missing_column_names_file_header_and_column(data_copy):
@@ -123,11 +123,11 @@ def test_changed_page_names_the_file_and_both_hashes(data_copy):
 
 
 def test_edited_file_is_reloaded_not_served_from_the_cache(data_copy):
-    data.load_tables(data_copy)
+    package.load_tables(data_copy)
     time.sleep(0.01)
     edit_cell(data_copy, "figures", "yongchuan_vehicles_shipped", "unit", "亿圆")
     with pytest.raises(DataError, match="unknown unit"):
-        data.load_tables(data_copy)
+        package.load_tables(data_copy)
 
 
 def test_data_error_is_a_value_error():
@@ -179,15 +179,15 @@ def test_a_value_reads_back_from_its_quote_to_the_digits_printed(data_copy, valu
 
 def test_the_value_as_printed_with_trailing_zeros_still_reads_back(data_copy):
     edit_cell(data_copy, "figures", "wankaiyun_integration_index", "value", "104.860")
-    data.validate(data_copy)
+    package.validate(data_copy)
 
 
 def test_a_field_over_the_limit_is_refused(data_copy):
-    edit_cell(data_copy, "glossary", "永川", "pinyin", "a" * (data.MAX_FIELD_CHARS + 1))
+    edit_cell(data_copy, "glossary", "永川", "pinyin", "a" * (package.MAX_FIELD_CHARS + 1))
     assert "is longer than the limit" in load_error(data_copy)
 
 
 def test_a_file_over_the_limit_is_refused_before_it_is_read(data_copy):
     with open(data_copy / "glossary.csv", "a", encoding="utf-8") as handle:
-        handle.write("x" * (data.MAX_FILE_BYTES + 1))
+        handle.write("x" * (package.MAX_FILE_BYTES + 1))
     assert "glossary.csv: " in (message := load_error(data_copy)) and "limit" in message

@@ -14,7 +14,7 @@ import pytest
 from conftest import change_vehicles_shipped, cqbook
 from review_repos import build, commit, edit_notebook, git, on_feature_branch
 
-from cqbook import diff, results
+from cqbook.build import diff, results
 
 HEADER = ["notebook", "kind", "name", "value", "unit", "bound", "text", "label"]
 

@@ -19,9 +19,9 @@ import nbformat
 import pytest
 from conftest import copy_repository, executed_notebooks
 
-from cqbook import engine
-from cqbook.notebook_files import notebook_files
-from cqbook.progress import Progress
+from cqbook.build import engine
+from cqbook.build.notebook_files import notebook_files
+from cqbook.build.progress import Progress
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -59,10 +59,10 @@ OUTPUT_CELLS = [
      "frame = pd.DataFrame({'名称': ['永川', '巴南'], 'value': [12702, 178.0],\n"
      "                      **{f'column {i}': [i, i] for i in range(25)}})\n"
      "display(frame)\nframe.describe()"),
-    ("import matplotlib.pyplot as plt\nfrom cqbook.charts import new_figure, use_book_style\n"
+    ("import matplotlib.pyplot as plt\nfrom cqbook.analysis.charts import new_figure, use_book_style\n"
      "use_book_style()\nfig, ax = new_figure('图表 (chart)', 'test')\n"
      "_ = ax.bar(['甲', '乙'], [1, factor])\nplt.show()"),
-    ("from cqbook.headlines import record\n"
+    ("from cqbook.analysis.headlines import record\n"
      "_ = record('probe_value', factor * 1.5, unit='辆', label='a probe')"),
     "from IPython.display import Markdown, display\ndisplay(Markdown('**bold** 中文'))",
     "import warnings\nwarnings.warn('a user warning')",
@@ -107,9 +107,9 @@ def comparable(path: Path) -> list:
 RUNNER = """
 import json, sys
 from pathlib import Path
-from cqbook import engine
+from cqbook.build import engine
 engine.fix_process_environment()
-from cqbook.execution import execute_notebook
+from cqbook.build.execution import execute_notebook
 engine.preload()
 source, failures = Path(sys.argv[1]), Path(sys.argv[2])
 parameters = json.loads(sys.argv[3])
@@ -213,7 +213,7 @@ def _state(cells: list) -> dict:
 def test_each_notebook_gets_a_fresh_process(tmp_path, choice):
     source = tmp_path / "leak.ipynb"
     cell = nbformat.v4.new_code_cell(
-        "import os, cqbook.units as units\n"
+        "import os, cqbook.dataset.units as units\n"
         "print(getattr(units, 'left_by_a_previous_notebook', None), os.getpid())\n"
         "units.left_by_a_previous_notebook = 'leaked'", id="only")
     nbformat.write(nbformat.v4.new_notebook(cells=[cell], metadata={
@@ -335,9 +335,9 @@ def test_every_chapter_gives_the_same_bytes_with_both_engines(tmp_path):
     script = """
 import sys
 from pathlib import Path
-from cqbook import engine
+from cqbook.build import engine
 engine.fix_process_environment()
-from cqbook import pipeline
+from cqbook.build import pipeline
 jobs = pipeline.plan_jobs({}, "test")
 for job in jobs:
     job.output = Path(sys.argv[1]) / (job.name + ".ipynb")

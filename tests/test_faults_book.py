@@ -251,7 +251,7 @@ def test_a_cell_that_changes_the_inputs_fails_the_build_naming_what_changed(fixt
     source, changed = INPUT_EDITS[case]
     before = book_snapshot(fixture_repo)
     cached = (fixture_repo / "_build" / "cache" / "beta.json").read_bytes()
-    set_cell(fixture_repo, "beta", 2, "from cqbook.headlines import record\n" + source)
+    set_cell(fixture_repo, "beta", 2, "from cqbook.analysis.headlines import record\n" + source)
     result = cqbook(fixture_repo, "build")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "inputs changed while the notebooks ran" in result.stderr
@@ -265,7 +265,7 @@ def test_a_process_left_behind_that_edits_data_later_stops_the_publishing(fixtur
     before = book_snapshot(fixture_repo)
     # Detached, it outlives its kernel and writes while Sphinx runs (or, on a slow machine,
     # before the notebooks' check): either way, caught before the book is published.
-    set_cell(fixture_repo, "beta", 2, "from cqbook.headlines import record\n"
+    set_cell(fixture_repo, "beta", 2, "from cqbook.analysis.headlines import record\n"
              "import subprocess, sys\n"
              "from cqbook.paths import DATA_DIR\n"
              "subprocess.Popen([sys.executable, '-c', 'import pathlib, sys, time; time.sleep(6); "
@@ -477,7 +477,7 @@ def test_a_build_never_deletes_a_stage_another_process_holds(fixture_repo):
 def test_the_manifest_recorded_is_the_published_books_content(fixture_repo):
     """The content check of a no-op build compares with the manifest of what was published
     (its cost is measured in benchmarks/run_benchmarks.py, not here)."""
-    from cqbook import publishing
+    from cqbook.build import publishing
 
     html = (fixture_repo / "_build" / "html").resolve()
     files = publishing.manifest(html)

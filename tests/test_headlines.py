@@ -7,7 +7,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from myst_nb.ext.glue import extract_glue_data
 
-from cqbook.headlines import collect, record
+from cqbook.analysis.headlines import collect, record
 
 
 @pytest.fixture

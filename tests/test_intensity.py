@@ -4,12 +4,13 @@ import math
 
 import pytest
 
-from cqbook import data, intensity, units
-from cqbook.intensity import Bounds
+from cqbook.analysis import intensity
+from cqbook.analysis.intensity import Bounds
+from cqbook.dataset import package, units
 
 
 def figure(figure_id):
-    return data.figure(figure_id)
+    return package.figure(figure_id)
 
 
 def test_more_than_money_on_exact_area_is_a_strict_floor():
@@ -70,7 +71,7 @@ def test_a_range_has_no_single_headline_value():
 
 
 def test_intensity_table_rows_follow_the_requested_order():
-    table = intensity.intensity_table(data.figures(), data.load_table("entities"),
+    table = intensity.intensity_table(package.figures(), package.load_table("entities"),
                                       ["heshun_centre", "lingchuang_base", "zizhike_radar"])
     assert list(table["entity_id"]) == ["heshun_centre", "lingchuang_base", "zizhike_radar"]
     assert list(table["area_kind"]) == ["floor", "land", "floor"]
@@ -80,4 +81,4 @@ def test_intensity_table_rows_follow_the_requested_order():
 
 def test_intensity_table_refuses_a_project_without_an_area():
     with pytest.raises(ValueError):
-        intensity.intensity_table(data.figures(), data.load_table("entities"), ["maoqiao_centre"])
+        intensity.intensity_table(package.figures(), package.load_table("entities"), ["maoqiao_centre"])

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from conftest import REPO, cqbook
 
-from cqbook.notebook_files import write_text_notebook
+from cqbook.build.notebook_files import write_text_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,7 @@ def test_nbval_runs_every_cell_of_a_text_notebook_and_fails_on_a_failing_one(tmp
         "# Probe\n\n```{code-cell}\nratio = 1 / 1\n```\n\n```{code-cell}\nratio = 1 / 0\n```\n",
         encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "cqbook.nbval_text", "--nbval-lax",
+        [sys.executable, "-m", "pytest", "-p", "cqbook.build.nbval_text", "--nbval-lax",
          "--nbval-current-env", "-p", "no:cacheprovider", "-q", "probe.md"],
         cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300)
     assert result.returncode == 1, result.stdout + result.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import REPO
 
-from cqbook.notebook_files import read_cells_quickly, read_notebook
+from cqbook.build.notebook_files import read_cells_quickly, read_notebook
 
 NOTEBOOK_DIR = REPO / "notebooks"
 TEXT_NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.md"))

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from cqbook import data, pages
+from cqbook.build import pages
+from cqbook.dataset import package
 
 HOSTILE = '<script>alert(1)</script> {glue:text}`x` | **b** [l](http://x) &amp; "q"'
 
@@ -19,21 +20,21 @@ def sources_text():
 
 def test_every_figure_is_anchored_exactly_once_on_the_sources_page(sources_text):
     ids = re.findall(r'<span class="cq-anchor" id="([^"]+)"></span>', sources_text)
-    figure_ids = set(data.figures()["figure_id"])
+    figure_ids = set(package.figures()["figure_id"])
     assert sorted(ids) == sorted(figure_ids)
 
 
 def test_each_anchor_sits_inside_the_highlight_of_its_own_quote(sources_text):
-    figures = data.figures().set_index("figure_id")
-    page = data.source_text()
-    spans = pages.figure_spans(page, figures.reset_index(), data.load_table("articles"))
+    figures = package.figures().set_index("figure_id")
+    page = package.source_text()
+    spans = pages.figure_spans(page, figures.reset_index(), package.load_table("articles"))
     for figure_id, (start, end) in spans.items():
         assert page[start:end] == figures.loc[figure_id, "quote"]
 
 
 def test_a_figure_repeated_in_a_headline_is_anchored_in_the_sentence():
-    page = data.source_text()
-    spans = pages.figure_spans(page, data.figures(), data.load_table("articles"))
+    page = package.source_text()
+    spans = pages.figure_spans(page, package.figures(), package.load_table("articles"))
     start, _ = spans["banan_investment_total"]
     headline_end = page.index("32个项目集中签约 总投资178亿元") + len("32个项目集中签约 总投资178亿元")
     assert start > headline_end
@@ -85,7 +86,7 @@ def test_provenance_box_goes_under_the_title_even_when_the_title_cell_goes_on():
 
 def test_glossary_page_lists_every_term_with_pinyin():
     text = pages.glossary_page()
-    glossary = data.load_table("glossary")
+    glossary = package.load_table("glossary")
     for term in glossary.to_dict("records"):
         assert pages.esc(term["pinyin"]) in text
         assert pages.esc(term["term_zh"]) in text
@@ -93,7 +94,7 @@ def test_glossary_page_lists_every_term_with_pinyin():
 
 def test_data_page_offers_every_resource_for_download_with_its_schema():
     text = pages.data_page()
-    for name in data.TABLES:
+    for name in package.TABLES:
         assert f"<../data/{name}.csv>`" in text
     assert "<code>figure_id</code>" in text
     assert "datapackage.json <../data/datapackage.json>" in text
@@ -122,7 +123,7 @@ def test_package_versions_reads_the_pins(tmp_path):
 
 
 def test_webfont_numbers_replace_the_placeholder_on_the_built_page(tmp_path):
-    from cqbook.pages import WEBFONT_PLACEHOLDER, fill_webfont_stats
+    from cqbook.build.pages import WEBFONT_PLACEHOLDER, fill_webfont_stats
 
     page = tmp_path / "book" / "build_info.html"
     page.parent.mkdir()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cqbook.params import ParameterError, parse_declaration, read_parameter_file, validate
+from cqbook.build.params import ParameterError, parse_declaration, read_parameter_file, validate
 
 CELL = '''\
 start_date = "2023-04-28"  # date, min 2000-01-01, max 2030-12-31; first day counted

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from cqbook.projections import (
+from cqbook.analysis.projections import (
     DAYS_PER_MONTH,
     as_date,
     average_rates,

@@ -13,7 +13,7 @@ import pytest
 from conftest import cqbook
 from review_repos import build, edit_notebook, on_feature_branch, reviewed_repo, reviewed_stdout
 
-from cqbook import diff, results, review
+from cqbook.build import diff, results, review
 
 
 class ReviewPage(html.parser.HTMLParser):

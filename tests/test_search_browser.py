@@ -3,7 +3,7 @@ from a local server and from the file system.
 
 Each query is a word printed on the page and analysed in one chapter — districts, companies,
 policy terms, a number with and without its thousands separator — and must list that chapter
-and the sources page among its results. The index side is `cqbook/search.py`.
+and the sources page among its results. The index side is `cqbook/build/search.py`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from browsing import LOCAL_HOSTS, serve
 from sphinx.errors import ConfigError
 
-from cqbook import search
+from cqbook.build import search
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -2,8 +2,9 @@
 
 import pytest
 
-from cqbook import data, segmentation
-from cqbook.segmentation import SegmentationError
+from cqbook.analysis import segmentation
+from cqbook.analysis.segmentation import SegmentationError
+from cqbook.dataset import package
 
 
 def test_parts_run_from_each_marker_to_the_next():
@@ -29,7 +30,7 @@ def test_sentences_split_at_chinese_stops_and_lines():
 
 
 def test_every_dictionary_term_is_written_on_the_page():
-    page = data.source_text()
+    page = package.source_text()
     terms = segmentation.read_user_dictionary()
     assert terms and [t for t in terms if t not in page] == []
 
@@ -79,7 +80,7 @@ def test_theme_mentions_count_and_quote_the_first_sentence():
 
 
 def test_themes_written_together_are_one_echo():
-    from cqbook.segmentation import theme_echoes
+    from cqbook.analysis.segmentation import theme_echoes
 
     echoes = theme_echoes({"banan": "拿到了国家第一批专精特新小巨人称号。另有专精特新企业。",
                            "strategy": "创新型—专精特新—小巨人—单项冠军"},

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cqbook.sources import anchor_id, source_href, source_link
+from cqbook.analysis.links import anchor_id, source_href, source_link
 
 
 def test_source_link_points_from_a_chapter_to_the_figures_anchor_on_the_sources_page():

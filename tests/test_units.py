@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from cqbook import units
-from cqbook.units import (
+from cqbook.dataset import units
+from cqbook.dataset.units import (
     MU_IN_M2,
     Quantity,
     format_cny,
@@ -131,6 +131,6 @@ def test_units_module_stays_free_of_plotting_and_execution_imports():
     import subprocess
     import sys
 
-    code = "import sys, cqbook.units; print('matplotlib' in sys.modules, 'papermill' in sys.modules)"
+    code = "import sys, cqbook.dataset.units; print('matplotlib' in sys.modules, 'papermill' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

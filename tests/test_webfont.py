@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTFont
 
-from cqbook import webfont
+from cqbook.build import webfont
 
 pytestmark = pytest.mark.slow
 

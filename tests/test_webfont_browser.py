@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from browsing import LOCAL_HOSTS, serve
 
-from cqbook import webfont
+from cqbook.build import webfont
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from cqbook import units
-from cqbook.data import quantity
+from cqbook.dataset import units
+from cqbook.dataset.package import quantity
 
 _STRICT_TERMS = {"more_than", "less_than"}
 
@@ -32,7 +32,7 @@ class Bounds:
 
     @classmethod
     def of_figure(cls, figure) -> Bounds:
-        """From a row of cqbook.data.figures() (lower_base, upper_base, qualifier)."""
+        """From a row of cqbook.dataset.package.figures() (lower_base, upper_base, qualifier)."""
         terms = units.terms_of(figure["qualifier"])
         strict = bool(_STRICT_TERMS & set(terms))
         low = None if pd.isna(figure["lower_base"]) else float(figure["lower_base"])
@@ -89,7 +89,7 @@ class Bounds:
 
     @property
     def headline_bound(self) -> str:
-        """The `bound` for cqbook.headlines.record: ≥/> for a floor, ≤/< for a ceiling."""
+        """The `bound` for cqbook.analysis.headlines.record: ≥/> for a floor, ≤/< for a ceiling."""
         kind = self.kind
         if kind == "lower":
             return "more_than" if self.low_strict else "lower"

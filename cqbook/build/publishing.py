@@ -28,9 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cqbook.cache import shown, write_json_atomic
+from cqbook.build.cache import shown, write_json_atomic
+from cqbook.build.stage_guard import STAGE_MARKER
 from cqbook.paths import BOOK_DIR, BUILD_DIR, DATA_DIR, REPO_ROOT
-from cqbook.stage_guard import STAGE_MARKER
 
 HTML_LINK = BUILD_DIR / "html"
 BOOKS_DIR = BUILD_DIR / "books"
@@ -61,7 +61,7 @@ def stage_sources(executed_notebooks: dict[str, Path], state=None,
                   data_dir: Path = DATA_DIR) -> Path:
     """Lay out a book source tree: config, prose and the *executed* notebooks.
 
-    With the build's `state` (a `cqbook.pages.BookState`), also: a provenance box after each
+    With the build's `state` (a `cqbook.build.pages.BookState`), also: a provenance box after each
     chapter's title (in the staged copy only: the executed notebook stays as it ran), the
     generated pages at `book/<name>.md` (sources, glossary, data, build information), the
     data package under `data/` for the data page's downloads, and the book's style sheet.
@@ -76,7 +76,7 @@ def stage_sources(executed_notebooks: dict[str, Path], state=None,
         if state is None or name not in state.notebooks:
             shutil.copy2(path, target)
             continue
-        from cqbook import pages
+        from cqbook.build import pages
 
         notebook = json.loads(Path(path).read_text(encoding="utf-8"))
         box = pages.provenance_box(state.notebooks[name], state)
@@ -94,7 +94,7 @@ _held_stages: dict[Path, int] = {}
 
 
 def new_stage() -> Path:
-    """An empty stage, held by this process, with the marker cqbook.stage_guard looks for."""
+    """An empty stage, held by this process, with the marker cqbook.build.stage_guard looks for."""
     STAGE_DIR.mkdir(parents=True, exist_ok=True)
     stage = STAGE_DIR / uuid.uuid4().hex[:12]
     stage.mkdir()
@@ -102,7 +102,7 @@ def new_stage() -> Path:
     fcntl.flock(handle, fcntl.LOCK_EX)
     _held_stages[stage] = handle
     # Written after the lock is taken: a stage with a marker is always one a process held.
-    (stage / STAGE_MARKER).write_text("a book stage laid out by cqbook.publishing\n",
+    (stage / STAGE_MARKER).write_text("a book stage laid out by cqbook.build.publishing\n",
                                       encoding="utf-8")
     return stage
 
@@ -130,7 +130,7 @@ def _held_by_a_process(folder: Path) -> bool:
 
 
 def _stage_generated(stage: Path, state, data_dir: Path) -> None:
-    from cqbook import pages
+    from cqbook.build import pages
 
     for name, text in pages.generated_pages(state, data_dir).items():
         target = stage / "book" / f"{name}.md"

@@ -1,6 +1,6 @@
 """Links from a chapter to the sentence a figure was read from.
 
-The book's sources page (`book/sources.md`, generated at build time by `cqbook.pages`) shows
+The book's sources page (`book/sources.md`, generated at build time by `cqbook.build.pages`) shows
 the page itself with every figure of `data/figures.csv` highlighted, each under an HTML id
 equal to its `figure_id`. A chapter links to it with `source_link(figure_id)`, written as
 inline HTML because MyST resolves Markdown links to `.md`/`.html` targets as cross-references

@@ -74,13 +74,24 @@ KERNEL_ENVIRONMENT = {"PYTHONHASHSEED": HASH_SEED, "OPENBLAS_NUM_THREADS": "1"}
 # What a notebook kernel of this book imports, in import order. Not here on purpose:
 # matplotlib_inline.backend_inline (it hooks into IPython when imported, so it must be
 # imported inside the kernel) and jieba (it binds its log handler to sys.stderr at import).
+def _chapter_modules() -> tuple[str, ...]:
+    """Every module a chapter may import: all of `dataset` and `analysis`
+    (tests/test_architecture.py), found, not listed, so a new one is preloaded too."""
+    import pkgutil
+
+    import cqbook.analysis
+    import cqbook.dataset
+
+    return tuple(f"{package.__name__}.{module.name}"
+                 for package in (cqbook.dataset, cqbook.analysis)
+                 for module in pkgutil.iter_modules(package.__path__))
+
+
 PRELOAD = (
     "numpy", "pandas", "matplotlib", "matplotlib.pyplot", "matplotlib.dates",
     "matplotlib.patches", "matplotlib.ticker", "IPython", "IPython.display",
     "IPython.core.formatters", "ipykernel.ipkernel", "ipykernel.zmqshell",
-    "nbformat", "myst_nb", "myst_nb.ext.glue", "cqbook.data", "cqbook.units", "cqbook.charts",
-    "cqbook.headlines", "cqbook.projections", "cqbook.intensity", "cqbook.segmentation",
-    "cqbook.sources",
+    "nbformat", "myst_nb", "myst_nb.ext.glue", *_chapter_modules(),
 )
 # Imported inside each kernel, never before it starts: matplotlib_inline (see PRELOAD) and
 # ipykernel.kernelapp, whose class reads JPY_PARENT_PID from the environment at import.
@@ -324,7 +335,7 @@ def _fork_task(index: int, function: Callable, arguments: tuple) -> _Task:
 
 # A new interpreter that takes this process's module path, then the task, from its stdin.
 _SPAWNED = ("import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
-            "from cqbook.engine import _run_spawned_task; _run_spawned_task()")
+            "from cqbook.build.engine import _run_spawned_task; _run_spawned_task()")
 
 
 def _spawn_task(index: int, function: Callable, arguments: tuple, reason: str) -> _Task:

@@ -1,7 +1,7 @@
 """nbval over the committed text notebooks (`notebooks/*.md`): every code cell of every
 chapter runs (`--nbval-lax`), as for a `.ipynb`.
 
-A pytest plugin, loaded by `-p cqbook.nbval_text` (pyproject.toml), not a conftest.py in
+A pytest plugin, loaded by `-p cqbook.build.nbval_text` (pyproject.toml), not a conftest.py in
 notebooks/: the tests import their fixtures as `conftest`, and a second module of that name
 would take its place.
 """
@@ -12,7 +12,7 @@ from unittest import mock
 
 import nbval.plugin
 
-from cqbook.notebook_files import TEXT_SUFFIX, read_notebook
+from cqbook.build.notebook_files import TEXT_SUFFIX, read_notebook
 
 
 class TextNotebookFile(nbval.plugin.IPyNbFile):

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from cqbook import limits, params
-from cqbook.cache import write_json_atomic
+from cqbook.build import limits, params
+from cqbook.build.cache import write_json_atomic
 from cqbook.paths import REPO_ROOT
 
 RUNS_DIR = REPO_ROOT / "runs"
@@ -26,7 +26,7 @@ MAX_SWEEP_RUNS = 500
 
 
 def notebook_path(name: str) -> Path:
-    from cqbook.pipeline import notebook_paths
+    from cqbook.build.pipeline import notebook_paths
 
     notebooks = notebook_paths()
     if name not in notebooks:
@@ -78,8 +78,8 @@ def _file_values(params_file: Path | None, given: dict) -> dict[str, Any]:
 
 def run(notebook: str, cli_values: dict[str, str], params_file: Path | None = None,
         output_root: Path = RUNS_DIR) -> Path:
-    from cqbook.execution import execute_notebook
-    from cqbook.pipeline import check_data
+    from cqbook.build.execution import execute_notebook
+    from cqbook.build.pipeline import check_data
 
     path, _, resolved, changed = resolve(notebook, cli_values, params_file)
     check_data()
@@ -105,7 +105,7 @@ def run(notebook: str, cli_values: dict[str, str], params_file: Path | None = No
 def _headlines_of(executed: Path) -> list[dict[str, Any]]:
     import nbformat
 
-    from cqbook.headlines import collect
+    from cqbook.analysis.headlines import collect
 
     return collect(nbformat.read(executed, as_version=4))
 
@@ -130,8 +130,8 @@ def fill_glue_roles(notebook) -> None:
     nbconvert knows no MyST roles and would print them raw. The value goes in as text, as in
     the book: pasted raw into Markdown, a value quoting the page could hold `<img onerror=…>`
     and run as a script in the page."""
-    from cqbook.headlines import GLUE_PREFIX
-    from cqbook.pages import md_text
+    from cqbook.analysis.headlines import GLUE_PREFIX
+    from cqbook.build.pages import md_text
 
     values = {}
     for cell in notebook.cells:
@@ -187,7 +187,7 @@ def sweep_grid(notebook: str, grid: dict[str, list[str]], params_file: Path | No
 
 
 def _sweep_one(source: Path, output: Path, parameters: dict[str, Any]) -> list[dict]:
-    from cqbook.execution import execute_notebook
+    from cqbook.build.execution import execute_notebook
 
     execute_notebook(source, output, parameters, output.parent / "failures")
     limits.check_outputs(output, source.name)
@@ -197,8 +197,8 @@ def _sweep_one(source: Path, output: Path, parameters: dict[str, Any]) -> list[d
 def sweep(notebook: str, grid: dict[str, list[str]], params_file: Path | None = None,
           jobs: int | None = None, scheduler: str | None = None,
           output_root: Path = SWEEPS_DIR) -> Path:
-    from cqbook.pipeline import check_data
-    from cqbook.progress import Progress
+    from cqbook.build.pipeline import check_data
+    from cqbook.build.progress import Progress
 
     path, names, runs = sweep_grid(notebook, grid, params_file)
     check_data()
@@ -231,7 +231,7 @@ def _cell(value: Any) -> Any:
 
 def _map(function, argument_tuples, jobs, scheduler, progress) -> list:
     """Run `function` over the arguments, results in order: each in its own process forked
-    from this one (cqbook.engine.fork_map), or on a Dask cluster if a scheduler is given."""
+    from this one (cqbook.build.engine.fork_map), or on a Dask cluster if a scheduler is given."""
     if scheduler:
         return _map_on_dask(function, argument_tuples, scheduler, progress)
     import os
@@ -239,7 +239,7 @@ def _map(function, argument_tuples, jobs, scheduler, progress) -> list:
     import nbformat  # noqa: F401
     import papermill  # noqa: F401
 
-    from cqbook import engine
+    from cqbook.build import engine
 
     engine.preload()
     outcomes = engine.fork_map(function, list(argument_tuples), jobs or os.cpu_count() or 1,

@@ -25,8 +25,8 @@ from typing import Any
 
 import pandas as pd
 
+from cqbook.analysis.links import anchor_id
 from cqbook.paths import DATA_DIR, REPO_ROOT
-from cqbook.sources import anchor_id
 
 # Generated page name (book/<name>.md in the stage) -> title
 GENERATED = {"sources": "Sources: the page itself",
@@ -56,7 +56,7 @@ table.cq-table td, table.cq-table th { vertical-align: top; }
 .cq-provenance table.cq-table { width: auto; margin: 0.3em 0; font-size: 0.85em; }
 .cq-provenance table.cq-table td, .cq-provenance table.cq-table th { padding: 0.15em 0.8em; }
 .cq-provenance p { margin: 0.3em 0; }
-/* Print (and the PDF edition, cqbook/pdf.py): nothing cut off at the page's right edge;
+/* Print (and the PDF edition, cqbook/build/pdf.py): nothing cut off at the page's right edge;
    code and tables wrap instead of scrolling. */
 @media print {
   mark.cq-figure { background: none; color: inherit; border-bottom: 1px solid #000; }
@@ -303,13 +303,13 @@ def marked_page(page: str, spans: dict[str, tuple[int, int]],
 
 
 def sources_page(data_dir: Path = DATA_DIR) -> str:
-    from cqbook import data
+    from cqbook.dataset import package
 
-    page = data.source_text(data_dir)
-    figures = data.figures(data_dir)
-    articles = data.load_table("articles", data_dir)
+    page = package.source_text(data_dir)
+    figures = package.figures(data_dir)
+    articles = package.load_table("articles", data_dir)
     spans = figure_spans(page, figures, articles)
-    printed = {f["figure_id"]: data.quantity(f).format() for f in figures.to_dict("records")}
+    printed = {f["figure_id"]: package.quantity(f).format() for f in figures.to_dict("records")}
     titles = {f: f"{f}: {printed[f]}" for f in spans}
     tables = []
     for article in articles.sort_values("article_id").to_dict("records"):
@@ -357,9 +357,9 @@ def sources_page(data_dir: Path = DATA_DIR) -> str:
 
 
 def glossary_page(data_dir: Path = DATA_DIR) -> str:
-    from cqbook import data
+    from cqbook.dataset import package
 
-    glossary = data.load_table("glossary", data_dir)
+    glossary = package.load_table("glossary", data_dir)
     parts = [f"# {GENERATED['glossary']}", "",
              (f"The {len(glossary)} Chinese terms of the page: the name as printed, its pinyin "
              "(tone marks, one syllable per character) and the English used in this book. "
@@ -403,7 +403,7 @@ def data_page(data_dir: Path = DATA_DIR, link_prefix: str = "../data/") -> str:
              + "; ".join(md_text(lic.get("title", lic.get("name", "")))
                          for lic in package.get("licenses", [])) + ".", "",
              ("CSV files are UTF-8 with LF line endings, sorted by their key. Every chapter reads "
-             "them only through `cqbook.data`, which checks them against these schemas and "
+             "them only through `cqbook.dataset.package`, which checks them against these schemas and "
              "against the page at every load."), ""]
     for resource in package["resources"]:
         digest = str(resource.get("hash", "")).removeprefix("sha256:")

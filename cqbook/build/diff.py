@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from cqbook import results
+from cqbook.build import results
+from cqbook.dataset.units import SYMBOL
 from cqbook.paths import REPO_ROOT
-from cqbook.units import SYMBOL
 
 # Tried in this order when no base is named: a pull-request checkout usually has only the
 # remote branch, a laptop often only the local one.

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cqbook import units
+from cqbook.dataset import units
 from cqbook.paths import DATA_DIR, REPO_ROOT
 
 PAGE_RESOURCE = "page"

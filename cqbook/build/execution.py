@@ -46,8 +46,8 @@ def execute_notebook(source: Path, output: Path, parameters: dict[str, Any],
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from cqbook.engine import engine_name
-    from cqbook.notebook_files import read_notebook
+    from cqbook.build.engine import engine_name
+    from cqbook.build.notebook_files import read_notebook
 
     started = time.perf_counter()
     output.parent.mkdir(parents=True, exist_ok=True)

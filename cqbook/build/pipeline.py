@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cqbook import cache, limits, params, results
-from cqbook.execution import CELL_TIMEOUT_SECONDS
+from cqbook.build import cache, limits, params, results
+from cqbook.build.execution import CELL_TIMEOUT_SECONDS
 from cqbook.paths import BUILD_DIR, NOTEBOOKS_DIR, PARAMS_DIR, REPO_ROOT
 
 BOOK_PARAMS_FILE = PARAMS_DIR / "book.yml"
@@ -82,7 +82,7 @@ def build_lock(wait: bool = True):
 
 
 def notebook_paths() -> dict[str, Path]:
-    from cqbook.notebook_files import notebook_files
+    from cqbook.build.notebook_files import notebook_files
 
     return notebook_files(NOTEBOOKS_DIR)
 
@@ -118,19 +118,19 @@ def plan_jobs(overrides: dict[str, dict[str, Any]], source: str) -> list[Noteboo
 
 
 def check_data() -> None:
-    from cqbook.data import validate
+    from cqbook.dataset.package import validate
 
     validate()
 
 
 def worker_pool(n_workers: int) -> ProcessPoolExecutor:
     """Workers forked from this process after it imported papermill, nbformat and what the
-    kernels import (cqbook.engine.preload): each notebook still runs in its own fresh kernel,
+    kernels import (cqbook.build.engine.preload): each notebook still runs in its own fresh kernel,
     but no worker or kernel pays those imports again."""
     import nbformat  # noqa: F401
     import papermill  # noqa: F401
 
-    from cqbook import engine
+    from cqbook.build import engine
 
     engine.preload()
     return ProcessPoolExecutor(max_workers=max(1, n_workers),
@@ -138,18 +138,18 @@ def worker_pool(n_workers: int) -> ProcessPoolExecutor:
 
 
 def _execute_job(job: NotebookJob, output: Path) -> tuple[str, float]:
-    from cqbook.execution import execute_notebook
+    from cqbook.build.execution import execute_notebook
 
     seconds = execute_notebook(job.source, output, job.parameters, FAILURES_DIR,
                                job.cell_timeout)
-    limits.check_outputs(output, job.source.name)  # before it is cached: see cqbook.limits
+    limits.check_outputs(output, job.source.name)  # before it is cached: see cqbook.build.limits
     return job.name, seconds
 
 
 def execute_jobs(jobs: list[NotebookJob], n_workers: int,
                  on_done: Callable[[str, str, float], None]) -> list[Exception]:
     """Execute each notebook in its own process forked from this one (after the imports
-    every notebook needs, see cqbook.engine); report each as it ends; return the
+    every notebook needs, see cqbook.build.engine); report each as it ends; return the
     failures."""
     failures: list[Exception] = []
     if not jobs:
@@ -157,8 +157,8 @@ def execute_jobs(jobs: list[NotebookJob], n_workers: int,
     import nbformat  # noqa: F401
     import papermill  # noqa: F401
 
-    from cqbook import engine
-    from cqbook.progress import Progress
+    from cqbook.build import engine
+    from cqbook.build.progress import Progress
 
     engine.preload()
     progress = Progress(len(jobs), "notebooks")
@@ -185,7 +185,7 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
     started = time.perf_counter()
     report = BuildReport()
     with build_lock():
-        from cqbook import publishing
+        from cqbook.build import publishing
 
         _check_build_folder()
         before = publishing.look()
@@ -221,7 +221,7 @@ def _check_build_folder() -> None:
 
 def published_status(before) -> str:
     """What became of the published book since `before` (a `publishing.look()`), checked."""
-    from cqbook import publishing
+    from cqbook.build import publishing
 
     try:
         return publishing.describe_change(before, publishing.look())
@@ -232,7 +232,7 @@ def published_status(before) -> str:
 def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
                   overrides: dict[str, dict[str, Any]], cell_timeout: int | None,
                   before) -> None:
-    from cqbook import pages, publishing
+    from cqbook.build import pages, publishing
 
     # Half-written files of a build that was killed (atomic writes leave only these).
     for leftover in EXECUTED_DIR.glob(".*"):
@@ -275,7 +275,7 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
 def _build_and_publish(jobs: list[NotebookJob], entries: dict[str, dict], report: BuildReport,
                        commit: str, book_key: str, inputs: dict[str, str], before,
                        previous: dict | None) -> None:
-    from cqbook import pages, publishing, webfont
+    from cqbook.build import pages, publishing, webfont
 
     publishing.remove_leftovers(previous, log)
     state = _book_state(jobs, entries, report.executed, commit)
@@ -356,8 +356,8 @@ def _execute_into_cache(stale: list[NotebookJob], store: cache.Cache, n_workers:
 def _book_state(jobs: list[NotebookJob], entries: dict[str, dict], executed: list[str],
                 commit: str):
     """What the generated pages and the chapters' provenance boxes say about this build."""
-    from cqbook import pages
-    from cqbook.data import datapackage_hash
+    from cqbook.build import pages
+    from cqbook.dataset.package import datapackage_hash
 
     return pages.BookState(
         notebooks={job.name: pages.NotebookState(
@@ -371,7 +371,7 @@ def _book_state(jobs: list[NotebookJob], entries: dict[str, dict], executed: lis
 def _cache_entry(job: NotebookJob, seconds: float | None = None) -> dict[str, Any]:
     import nbformat
 
-    from cqbook.headlines import collect
+    from cqbook.analysis.headlines import collect
 
     notebook = nbformat.read(job.output, as_version=4)
     return {"key": job.key, "parameters": job.parameters,

@@ -23,8 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cqbook import diff, results, webfont
-from cqbook.diff import Changes, ChartChange, DiffError, ValueChange
+from cqbook.build import diff, results, webfont
+from cqbook.build.diff import Changes, ChartChange, DiffError, ValueChange
 from cqbook.paths import BUILD_DIR, REPO_ROOT
 
 REVIEW_DIR = BUILD_DIR / "review"

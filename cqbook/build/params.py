@@ -104,7 +104,7 @@ def parameters_source(cells: list[dict], where: str) -> str:
 
 
 def read_declaration(notebook_path: Path) -> Declaration:
-    from cqbook.notebook_files import NotebookFileError, read_cells_quickly
+    from cqbook.build.notebook_files import NotebookFileError, read_cells_quickly
 
     try:
         cells = read_cells_quickly(notebook_path)

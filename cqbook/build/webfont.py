@@ -25,7 +25,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from cqbook.cache import file_digest, write_json_atomic
+from cqbook.build.cache import file_digest, write_json_atomic
 
 # Unicode blocks drawn from the CJK font, and the stylesheet's unicode-range. Latin, Greek,
 # Cyrillic and general punctuation (“ ” — ·) stay with the theme's font.
@@ -146,7 +146,7 @@ def stylesheet(version: str) -> str:
     """The @font-face rule, and the subset put first in each of the theme's font stacks: by its
     unicode-range it only ever draws CJK characters, so the theme's fonts draw the rest."""
     ranges = ",\n    ".join(css_unicode_range().split(", "))
-    return f"""/* The book's own CJK font, written by cqbook/webfont.py at build time: Noto Sans CJK SC,
+    return f"""/* The book's own CJK font, written by cqbook/build/webfont.py at build time: Noto Sans CJK SC,
    subset to the CJK characters of the built pages (licence: fonts/{LICENCE_FILE}).
    Nothing is fetched from the network. */
 @font-face {{
@@ -170,7 +170,7 @@ html {{
 def licence_text(stats: dict) -> str:
     return f"""{SUBSET_FILE} in this folder is a subset of {stats["source_font"]}
 ({stats["source_version"]}), the Noto Sans CJK SC shipped by the `mplfonts` Python wheel,
-made by cqbook/webfont.py with fontTools. It holds only the CJK characters that appear in this
+made by cqbook/build/webfont.py with fontTools. It holds only the CJK characters that appear in this
 book, without hinting, vertical forms or other languages' local forms: a Modified Version under
 the licence below, distributed under the same licence. It does not use the Reserved Font Name.
 
@@ -200,7 +200,7 @@ def embed_cjk_font(html_dir: Path, cache_dir: Path,
                    log: Callable[[str], None] = print) -> dict:
     """Subset the CJK font to the characters of the built book at `html_dir` and put it, with
     its numbers, into `_static/fonts/`. Returns those numbers."""
-    from cqbook.charts import cjk_font_path
+    from cqbook.analysis.charts import cjk_font_path
 
     html_dir = Path(html_dir)
     fonts = html_dir / FONTS_FOLDER

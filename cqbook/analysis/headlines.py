@@ -12,7 +12,7 @@ import json
 import math
 from typing import Any
 
-from cqbook.units import SYMBOL, format_bilingual
+from cqbook.dataset.units import SYMBOL, format_bilingual
 
 METADATA_KEY = "cqbook_headline"
 # English count units of the headline values, and their singular: a value of exactly 1 is

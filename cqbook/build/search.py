@@ -3,7 +3,7 @@ formatted.
 
 A Sphinx extension (listed in `_config.yml`). It replaces Sphinx's Chinese search language
 (`html_search_language: zh`) by one that cuts Chinese with the book's own jieba segmenter
-(`cqbook.segmentation`: jieba's dictionary plus the policy terms of
+(`cqbook.analysis.segmentation`: jieba's dictionary plus the policy terms of
 `data/jieba_user_dict.txt`, so 专精特新 is a word) and also indexes every glossary term written
 in a text, so a name such as 铜梁高新区 or 凌创测控科技 is found whole as well as by its parts.
 Latin words keep Sphinx's English stemming.
@@ -82,7 +82,7 @@ class BookSearch(SearchChinese):
     js_splitter_code = JS_SPLITTER
 
     def init(self, options: dict[str, str]) -> None:
-        from cqbook import segmentation
+        from cqbook.analysis import segmentation
 
         self.tokenizer = segmentation.segmenter(dictionary=option_path(options, "dict"))
         self.terms = glossary_terms(option_path(options, "glossary"))

@@ -19,7 +19,7 @@ def check_outputs(executed: Path, notebook_name: str) -> None:
     """Raise ExecutionFailure naming the cell whose outputs pass MAX_CELL_OUTPUT_BYTES, or
     the notebook if it passes MAX_NOTEBOOK_BYTES; the file is deleted first. A notebook
     smaller than one cell's limit is not opened at all (the common case costs one stat)."""
-    from cqbook.execution import ExecutionFailure
+    from cqbook.build.execution import ExecutionFailure
 
     executed = Path(executed)
     size = executed.stat().st_size
@@ -49,7 +49,7 @@ def check_outputs(executed: Path, notebook_name: str) -> None:
 def _source_cells(cells: list[dict]) -> list[dict]:
     """The cells of the source notebook: without papermill's parameters cell, so that the
     index is the one a reader counts in the notebook file."""
-    from cqbook.execution import INJECTED_TAG
+    from cqbook.build.execution import INJECTED_TAG
 
     return [c for c in cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
 

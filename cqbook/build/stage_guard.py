@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Written by cqbook.publishing.stage_sources into every stage it lays out.
+# Written by cqbook.build.publishing.stage_sources into every stage it lays out.
 STAGE_MARKER = ".cqbook-stage"
 
 
