@@ -90,3 +90,24 @@ def test_a_broken_rule_is_caught(tmp_path):
         "notebooks/chapter.md (notebook) imports cqbook.build",
         "notebooks/chapter.md (notebook) imports cqbook.build.pages",
     ]
+
+
+def defined_names(source: str) -> set[str]:
+    return {node.name for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+
+
+def test_no_two_notebooks_define_the_same_helper():
+    """What two chapters need lives once in the package, with a test."""
+    defined: dict[str, list[str]] = {}
+    for path in sorted((REPO / "notebooks").glob("*.md")):
+        code = "\n".join(c["source"] for c in read_cells_quickly(path))
+        for name in defined_names(code):
+            defined.setdefault(name, []).append(path.stem)
+    twice = {name: where for name, where in defined.items() if len(where) > 1}
+    assert not twice, f"defined in more than one notebook: {twice}"
+
+
+def test_a_helper_defined_twice_is_found():
+    assert defined_names("def chart(title):\n    pass\nclass Box:\n    pass\n") == \
+        {"chart", "Box"}

@@ -344,3 +344,10 @@ def test_a_second_load_reads_no_table_again(monkeypatch):
     package.load_tables()
     monkeypatch.setattr(package, "_read_table", lambda *a: pytest.fail("a table was read again"))
     package.load_tables()
+
+
+def test_a_quote_is_returned_only_if_the_page_holds_it_verbatim():
+    phrase = package.source_text()[100:112]
+    assert package.quoted(phrase) == phrase
+    with pytest.raises(DataError, match="not on the page"):
+        package.quoted(phrase + "并非原文")

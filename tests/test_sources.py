@@ -26,3 +26,15 @@ def test_link_text_is_escaped():
 def test_something_that_is_not_a_figure_id_is_refused(bad):
     with pytest.raises(ValueError, match="not a figure id"):
         anchor_id(bad)
+
+
+def test_a_sourced_table_escapes_values_and_links_its_sources():
+    import pandas as pd
+
+    from cqbook.analysis.links import sourced_table
+
+    frame = pd.DataFrame({"measure": ["<b>x</b>", "y"], "source": ["fig_a", None]})
+    html_text = sourced_table(frame).data
+    assert "&lt;b&gt;x&lt;/b&gt;" in html_text and "<b>x</b>" not in html_text
+    assert f'href="{source_href("fig_a")}"' in html_text
+    assert html_text.count("href=") == 1  # the row without a source has no link

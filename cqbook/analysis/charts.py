@@ -97,8 +97,11 @@ def source_line(fig, text: str) -> None:
 
 
 def new_figure(title: str, source: str, **subplots_kwargs):
+    """A figure with the book's title line and source line; every chart starts here."""
     fig, ax = plt.subplots(**subplots_kwargs)
-    fig.suptitle(title, x=0.01, ha="left", fontsize=12)
+    # Regular weight: the CJK font has no bold face, and asking for one writes a findfont
+    # warning to stderr (which fails the build).
+    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="normal")
     source_line(fig, source)
     return fig, ax
 

@@ -42,3 +42,15 @@ def source_link(figure_id: str, text: str = "Source", from_folder: str = "notebo
     href = source_href(figure_id, from_folder)
     return (f'<a class="cq-source" href="{html.escape(href)}" '
             f'title="Where the page says it: {html.escape(figure_id)}">{html.escape(text)}</a>')
+
+
+def sourced_table(frame):
+    """`frame` as an HTML table, every value escaped; its `source` column of figure ids (None
+    where a row has none) becomes links to the figures' sentences on the sources page."""
+    from IPython.display import HTML
+
+    shown = frame.drop(columns="source", errors="ignore").astype(str).map(html.escape)
+    if "source" in frame:
+        shown["source"] = [source_link(f) if isinstance(f, str) else ""
+                           for f in frame["source"]]
+    return HTML(shown.to_html(index=False, escape=False, justify="left"))

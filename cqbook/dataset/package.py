@@ -486,6 +486,14 @@ def source_text(data_dir=DATA_DIR) -> str:
     return _loaded(data_dir)[1]
 
 
+def quoted(text: str, data_dir=DATA_DIR) -> str:
+    """A phrase a chapter quotes from the page, returned as it is; refused (DataError) unless
+    the page holds it verbatim, so that no quote in the book can drift from the page."""
+    if text not in source_text(data_dir):
+        raise DataError(f"not on the page: {text!r}")
+    return text
+
+
 def quantity(figure) -> units.Quantity:
     value_max = None if pd.isna(figure["value_max"]) else float(figure["value_max"])
     return units.Quantity(float(figure["value"]), figure["unit"], figure["qualifier"], value_max)
