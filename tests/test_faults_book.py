@@ -454,7 +454,7 @@ def test_tidying_build_files_away_does_not_let_a_second_build_run_beside_the_fir
 
 def test_a_build_never_deletes_a_stage_another_process_holds(fixture_repo):
     holder = subprocess.Popen(
-        [sys.executable, "-c", ("import sys, time\nfrom cqbook import publishing\n"
+        [sys.executable, "-c", ("import sys, time\nfrom cqbook.build import publishing\n"
          "print(publishing.new_stage(), flush=True)\ntime.sleep(900)")],
         cwd=fixture_repo, env={**os.environ, "PYTHONPATH": str(fixture_repo)}, text=True,
         stdout=subprocess.PIPE)

