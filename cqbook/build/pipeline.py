@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import multiprocessing
 import os
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,20 +119,6 @@ def check_data() -> None:
     from cqbook.dataset.package import validate
 
     validate()
-
-
-def worker_pool(n_workers: int) -> ProcessPoolExecutor:
-    """Workers forked from this process after it imported papermill, nbformat and what the
-    kernels import (cqbook.build.engine.preload): each notebook still runs in its own fresh kernel,
-    but no worker or kernel pays those imports again."""
-    import nbformat  # noqa: F401
-    import papermill  # noqa: F401
-
-    from cqbook.build import engine
-
-    engine.preload()
-    return ProcessPoolExecutor(max_workers=max(1, n_workers),
-                               mp_context=multiprocessing.get_context("fork"))
 
 
 def _execute_job(job: NotebookJob, output: Path) -> tuple[str, float]:
