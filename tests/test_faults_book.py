@@ -460,6 +460,8 @@ def test_a_build_never_deletes_a_stage_another_process_holds(fixture_repo):
         stdout=subprocess.PIPE)
     try:
         held = Path(holder.stdout.readline().strip())
+        # A holder that failed to start prints nothing: the test would then hold no stage.
+        assert held.parent == fixture_repo / "_build" / "stage" and held.is_dir(), held
         (held / "work-in-progress.txt").write_text("still being staged\n")
         abandoned = fixture_repo / "_build" / "stage" / "0123456789ab"  # a killed build's
         abandoned.mkdir()
