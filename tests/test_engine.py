@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from conftest import copy_repository, executed_notebooks
 
-from cqbook.build import engine
+from cqbook.build import engine, task_pool
 from cqbook.build.notebook_files import notebook_files
 from cqbook.build.progress import Progress
 
@@ -107,15 +107,15 @@ def comparable(path: Path) -> list:
 RUNNER = """
 import json, sys
 from pathlib import Path
-from cqbook.build import engine
+from cqbook.build import engine, task_pool
 engine.fix_process_environment()
 from cqbook.build.execution import execute_notebook
 engine.preload()
 source, failures = Path(sys.argv[1]), Path(sys.argv[2])
 parameters = json.loads(sys.argv[3])
 outputs = [Path(p) for p in sys.argv[4:]]
-outcomes = engine.fork_map(execute_notebook, [(source, output, parameters, failures)
-                                              for output in outputs], 2)
+outcomes = task_pool.run_tasks(execute_notebook, [(source, output, parameters, failures)
+                                                  for output in outputs], 2)
 print("OUTCOMES " + json.dumps([[ok, str(value), str(getattr(value, "kept_at", ""))]
                                 for ok, value in outcomes]))
 """
@@ -256,11 +256,11 @@ TASKS = [("0 * 0",), ("1 * 1",), ("int('two is refused')",), ("__import__('os').
 
 
 @pytest.mark.parametrize("refusal", [None, "a test's reason"], ids=["forked", "new-interpreter"])
-def test_fork_map_keeps_order_and_reports_every_outcome(monkeypatch, refusal, capsys):
+def test_task_pool_keeps_order_and_reports_every_outcome(monkeypatch, refusal, capsys):
     monkeypatch.setattr(engine, "fork_refusal", lambda: refusal)
     monkeypatch.setattr(engine, "_said", False)
     seen = []
-    outcomes = engine.fork_map(eval, TASKS, 2, lambda index, ok, value: seen.append(index))
+    outcomes = task_pool.run_tasks(eval, TASKS, 2, lambda index, ok, value: seen.append(index))
     assert sorted(seen) == list(range(5))
     assert outcomes[0] == (True, 0) and outcomes[1] == (True, 1) and outcomes[4] == (True, 16)
     assert outcomes[2][0] is False and "two is refused" in str(outcomes[2][1])

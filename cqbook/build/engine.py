@@ -8,8 +8,8 @@ before the first line of the notebook ran.
 
 Here the build process imports those once (`preload`), then
 
-- `fork_map` runs each task (a notebook, or one run of a sweep) in its own process forked
-  from it: nothing is shared between tasks but what was imported;
+- `task_pool.run_tasks` runs each task (a notebook, or one run of a sweep) in its own process
+  forked from it: nothing is shared between tasks but what was imported;
 - the papermill engine `cqbook-fork` forks the notebook's kernel from that process before
   papermill starts talking to it, through a jupyter_client kernel provisioner. The kernel
   is ipykernel itself (`IPKernelApp`, the same code `python -m ipykernel_launcher` runs),
@@ -50,14 +50,13 @@ import importlib
 import json
 import os
 import pickle
-import selectors
 import signal
 import struct
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 ENGINE_NAME = "cqbook-fork"
@@ -113,7 +112,7 @@ def fix_process_environment() -> None:
     if os.environ.get("PYTHONHASHSEED") != HASH_SEED:
         os.environ["PYTHONHASHSEED"] = HASH_SEED
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-        _flush_std()
+        flush_std()
         os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
@@ -161,6 +160,13 @@ def fork_refusal() -> str | None:
         else:
             return "an asyncio event loop is running in this thread"
     return None
+
+
+def refused_by_parent(reason: str) -> None:
+    """In a task process its parent started as a new interpreter: the parent decided not to
+    fork, and said so once."""
+    global _no_fork_reason, _said
+    _no_fork_reason, _said = reason, True
 
 
 def can_fork() -> bool:
@@ -230,142 +236,12 @@ def _forget_kernel_only() -> None:
         del sys.modules[name]
 
 
-# ------------------------------------------------------------------ process-per-task executor
-
-
-def _flush_std() -> None:
+def flush_std() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (AttributeError, ValueError, OSError):
             pass
-
-
-class _Task:
-    """One running task: the pipe its result comes through, and its process."""
-
-    def __init__(self, index: int, read_fd: int, pid: int, process=None):
-        self.index, self.read_fd, self.pid, self.process = index, read_fd, pid, process
-        self.buffer = bytearray()
-
-    def exit_code(self) -> int:
-        if self.process is not None:
-            return self.process.wait()
-        return os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
-
-    def kill(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-            self.exit_code()
-        except OSError:
-            pass
-
-
-def fork_map(function: Callable, argument_tuples: list[tuple], jobs: int,
-             on_done: Callable[[int, bool, Any], None] | None = None) -> list[tuple[bool, Any]]:
-    """Run `function(*args)` for each tuple, each in a fresh process, at most `jobs` at a
-    time: forked from this one where that is safe (`fork_refusal`), else a new interpreter
-    (then `function` and its arguments must pickle). Returns [(ok, result or exception)] in
-    the order given, and calls `on_done(index, ok, value)` as each ends."""
-    reason = fork_refusal()
-    if reason is not None:
-        say_engine_once(reason)
-    outcomes: list[tuple[bool, Any] | None] = [None] * len(argument_tuples)
-    pending = list(enumerate(argument_tuples))
-    running: dict[int, _Task] = {}
-    selector = selectors.DefaultSelector()
-    jobs = max(1, jobs)
-    try:
-        while pending or running:
-            while pending and len(running) < jobs:
-                index, arguments = pending.pop(0)
-                task = (_fork_task(index, function, arguments) if reason is None
-                        else _spawn_task(index, function, arguments, reason))
-                running[task.read_fd] = task
-                selector.register(task.read_fd, selectors.EVENT_READ)
-            for key, _ in selector.select():
-                task = running[key.fd]
-                chunk = os.read(key.fd, 1 << 16)
-                if chunk:
-                    task.buffer.extend(chunk)
-                    continue
-                selector.unregister(key.fd)
-                os.close(key.fd)
-                del running[key.fd]
-                outcome = _outcome(task.buffer, task.exit_code())
-                outcomes[task.index] = outcome
-                if on_done is not None:
-                    on_done(task.index, *outcome)
-    finally:
-        for fd, task in running.items():  # interrupted: stop what still runs
-            task.kill()
-            os.close(fd)
-        selector.close()
-    return outcomes  # type: ignore[return-value]
-
-
-def _run_and_send(function: Callable, arguments: tuple, write_fd: int) -> None:
-    try:
-        outcome = (True, function(*arguments))
-    except BaseException as error:  # noqa: BLE001 - sent to the parent
-        outcome = (False, error)
-    try:
-        data = pickle.dumps(outcome)
-    except Exception as error:  # noqa: BLE001
-        data = pickle.dumps((False, RuntimeError(
-            f"{outcome[1]!r} could not be sent back ({error})")))
-    with os.fdopen(write_fd, "wb") as pipe:
-        pipe.write(data)
-    _flush_std()
-
-
-def _fork_task(index: int, function: Callable, arguments: tuple) -> _Task:
-    read_fd, write_fd = os.pipe()
-    _flush_std()
-    pid = os.fork()
-    if pid == 0:  # the task's own process
-        try:
-            os.close(read_fd)
-            _run_and_send(function, arguments, write_fd)
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    return _Task(index, read_fd, pid)
-
-
-# A new interpreter that takes this process's module path, then the task, from its stdin.
-_SPAWNED = ("import pickle, sys; sys.path[:] = pickle.load(sys.stdin.buffer); "
-            "from cqbook.build.engine import _run_spawned_task; _run_spawned_task()")
-
-
-def _spawn_task(index: int, function: Callable, arguments: tuple, reason: str) -> _Task:
-    read_fd, write_fd = os.pipe()
-    _flush_std()
-    process = subprocess.Popen([sys.executable, "-c", _SPAWNED, str(write_fd)],
-                               stdin=subprocess.PIPE, pass_fds=(write_fd,))
-    os.close(write_fd)
-    with process.stdin:
-        pickle.dump(list(sys.path), process.stdin)
-        pickle.dump((reason, function, arguments), process.stdin)
-    return _Task(index, read_fd, process.pid, process)
-
-
-def _run_spawned_task() -> None:
-    global _no_fork_reason, _said
-    write_fd = int(sys.argv[1])
-    reason, function, arguments = pickle.load(sys.stdin.buffer)
-    _no_fork_reason, _said = reason, True  # the parent decided, and said so
-    _run_and_send(function, arguments, write_fd)
-
-
-def _outcome(data: bytearray, code: int) -> tuple[bool, Any]:
-    if data:
-        try:
-            return pickle.loads(bytes(data))
-        except Exception as error:  # noqa: BLE001
-            return False, RuntimeError(f"the task's result could not be read: {error}")
-    how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-    return False, RuntimeError(f"the worker process ended without a result ({how})")
 
 
 # ------------------------------------------------------------------ forked kernels
@@ -417,7 +293,7 @@ class KernelZygote:
     def __init__(self) -> None:
         kernel_sys_path()
         read_fd, write_fd = os.pipe()
-        _flush_std()
+        flush_std()
         pid = os.fork()
         if pid == 0:
             try:
@@ -427,10 +303,10 @@ class KernelZygote:
                 import traceback
 
                 traceback.print_exc()
-                _flush_std()
+                flush_std()
                 os._exit(1)
             # As a kernel that was stopped: nothing of the parent's runs at exit.
-            _flush_std()
+            flush_std()
             os._exit(0)
         os.close(read_fd)
         self.pid, self._write_fd, self.used = pid, write_fd, False

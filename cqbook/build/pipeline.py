@@ -141,7 +141,7 @@ def execute_jobs(jobs: list[NotebookJob], n_workers: int,
     import nbformat  # noqa: F401
     import papermill  # noqa: F401
 
-    from cqbook.build import engine
+    from cqbook.build import engine, task_pool
     from cqbook.build.progress import Progress
 
     engine.preload()
@@ -158,8 +158,8 @@ def execute_jobs(jobs: list[NotebookJob], n_workers: int,
                 on_done(job.name, "FAILED", time.perf_counter() - started)
         progress.advance()
 
-    engine.fork_map(_execute_job, [(job, job.output) for job in jobs],
-                    min(n_workers, len(jobs)), finished)
+    task_pool.run_tasks(_execute_job, [(job, job.output) for job in jobs],
+                        min(n_workers, len(jobs)), finished)
     return failures
 
 

@@ -231,7 +231,7 @@ def _cell(value: Any) -> Any:
 
 def _map(function, argument_tuples, jobs, scheduler, progress) -> list:
     """Run `function` over the arguments, results in order: each in its own process forked
-    from this one (cqbook.build.engine.fork_map), or on a Dask cluster if a scheduler is given."""
+    from this one (cqbook.build.task_pool), or on a Dask cluster if a scheduler is given."""
     if scheduler:
         return _map_on_dask(function, argument_tuples, scheduler, progress)
     import os
@@ -239,11 +239,11 @@ def _map(function, argument_tuples, jobs, scheduler, progress) -> list:
     import nbformat  # noqa: F401
     import papermill  # noqa: F401
 
-    from cqbook.build import engine
+    from cqbook.build import engine, task_pool
 
     engine.preload()
-    outcomes = engine.fork_map(function, list(argument_tuples), jobs or os.cpu_count() or 1,
-                               lambda index, ok, value: progress.advance())
+    outcomes = task_pool.run_tasks(function, list(argument_tuples), jobs or os.cpu_count() or 1,
+                                   lambda index, ok, value: progress.advance())
     for ok, value in outcomes:
         if not ok:
             raise value

@@ -1,0 +1,138 @@
+"""The sources page: the page's text with every figure's clause highlighted and anchored,
+and every figure with its clause, by article."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from cqbook.analysis.links import anchor_id
+from cqbook.build.pages.common import GENERATED, esc, html_table, md_text
+from cqbook.paths import DATA_DIR
+
+
+def _headline_spans(page: str, articles: pd.DataFrame) -> list[tuple[int, int]]:
+    spans = []
+    for headline in articles["headline_zh"]:
+        for part in headline.split():
+            start = page.find(part)
+            if start >= 0:
+                spans.append((start, start + len(part)))
+    return spans
+
+
+def figure_spans(page: str, figures: pd.DataFrame,
+                 articles: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """Where each figure is on the page: its quote's first occurrence outside a headline (a
+    headline repeats the article's number; the sentence is what the figure was read from)."""
+    headlines = _headline_spans(page, articles)
+    spans = {}
+    for figure in figures.sort_values("figure_id").to_dict("records"):
+        quote, starts, at = figure["quote"], [], page.find(figure["quote"])
+        while at >= 0:
+            starts.append(at)
+            at = page.find(quote, at + 1)
+        if not starts:
+            raise ValueError(f"figure {figure['figure_id']}: quote not on the page: {quote!r}")
+        body = [s for s in starts if not any(h0 <= s and s + len(quote) <= h1
+                                             for h0, h1 in headlines)]
+        start = (body or starts)[0]
+        spans[figure["figure_id"]] = (start, start + len(quote))
+    return spans
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+def marked_page(page: str, spans: dict[str, tuple[int, int]],
+                titles: dict[str, str]) -> list[str]:
+    """The page as HTML paragraphs: figures' clauses in <mark>, an anchor per figure."""
+    anchors: dict[int, list[str]] = {}
+    for figure_id, (start, _) in spans.items():
+        anchors.setdefault(start, []).append(figure_id)
+    paragraphs, offset = [], 0
+    for line in page.split("\n"):
+        line_start, line_end = offset, offset + len(line)
+        offset = line_end + 1
+        if not line.strip():
+            continue
+        inside = _merge([(max(s, line_start), min(e, line_end)) for s, e in spans.values()
+                         if s < line_end and e > line_start])
+        opens = {s: e for s, e in inside}
+        closes = {e for _, e in inside}
+        out, open_mark = [], False
+        for position in range(line_start, line_end):
+            if position in closes and open_mark:
+                out.append("</mark>")
+                open_mark = False
+            if position in opens:
+                ids = [f for f, (s, e) in spans.items() if s < opens[position] and e > position]
+                title = "; ".join(titles.get(f, f) for f in sorted(ids))
+                out.append(f'<mark class="cq-figure" title="{esc(title)}">')
+                open_mark = True
+            for figure_id in sorted(anchors.get(position, [])):
+                out.append(f'<span class="cq-anchor" id="{esc(anchor_id(figure_id))}"></span>')
+            out.append(esc(page[position]))
+        if open_mark:
+            out.append("</mark>")
+        paragraphs.append(f"<p>{''.join(out).strip()}</p>")
+    return paragraphs
+
+
+def sources_page(data_dir: Path = DATA_DIR) -> str:
+    from cqbook.dataset import package
+
+    page = package.source_text(data_dir)
+    figures = package.figures(data_dir)
+    articles = package.load_table("articles", data_dir)
+    spans = figure_spans(page, figures, articles)
+    printed = {f["figure_id"]: package.quantity(f).format() for f in figures.to_dict("records")}
+    titles = {f: f"{f}: {printed[f]}" for f in spans}
+    tables = []
+    for article in articles.sort_values("article_id").to_dict("records"):
+        own = figures[figures["article_id"] == article["article_id"]].sort_values("figure_id")
+        if own.empty:
+            continue
+        rows = [[f'<a href="#{esc(f["figure_id"])}"><code>{esc(f["figure_id"])}</code></a>',
+                 esc(f["measure"]), esc(printed[f["figure_id"]]),
+                 f'<span lang="zh-Hans">{esc(f["quote"])}</span>']
+                for f in own.to_dict("records")]
+        tables += [f"### {md_text(article['title_en'])}", "",
+                   html_table(["figure", "what it measures", "value", "clause on the page"],
+                              rows, escape=False), ""]
+    first = articles.iloc[0]
+    return "\n".join([
+        f"# {GENERATED['sources']}",
+        "",
+        ("This is the text every number in the book was read from, exactly as the data package "
+        "holds it (`data/raw/chongqing_daily_page.txt`, checked against its SHA-256 at every "
+        "build). The paper and the issue date are not printed on the page; they are inferred "
+        f"({md_text(first['paper_title'])}, about {first['issue_date']:%d %B %Y}). Line breaks are "
+        "as extracted: some paragraphs are cut off where the page's layout broke them."),
+        "",
+        (f"Each of the {len(spans)} figures in `figures.csv` is "
+        '<mark class="cq-figure">highlighted</mark> where it is printed; hover for its id and '
+        "value. A chapter's *Source* link lands on the clause and outlines it. A number printed "
+        "again in a headline is highlighted where the sentence says it, not in the headline."),
+        "",
+        "## The page",
+        "",
+        '<div class="cq-page" lang="zh-Hans">',
+        *marked_page(page, spans, titles),
+        "</div>",
+        "",
+        "## Every figure and its clause",
+        "",
+        ("By article. Value as printed, with its qualifier kept (≥, >, ≈); the id links to the "
+        "clause above."),
+        "",
+        *tables,
+    ])
