@@ -84,14 +84,40 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("--base", metavar="REV", help="as for diff")
 
     pdf = commands.add_parser("pdf", help="print the built book to _build/pdf/<book>.pdf "
-                              "(after `make book`)")
+                              "and publish the book again, linking it (after `make book`)")
     pdf.add_argument("--html", type=Path, help="built book (default: _build/html)")
     pdf.add_argument("--output", "-o", type=Path, help="PDF file (default: "
                      "_build/pdf/<book>.pdf)")
 
-    show = commands.add_parser("params", help="list a notebook's parameters")
+    show = commands.add_parser("params", help="list a notebook's parameters", add_help=False,
+                               description="A notebook's parameters: type, rules, default "
+                               "and meaning; with --json, as JSON Schema (draft 2020-12).")
+    show.add_argument("-h", "--help", action=_ParamsHelp, nargs=0,
+                      help="show this help, and the rules between parameters of every notebook")
     show.add_argument("notebook")
+    show.add_argument("--json", action="store_true", help="print the declaration as JSON "
+                      "Schema; rules between parameters go in the keyword x-cqbook-rules")
     return parser
+
+
+class _ParamsHelp(argparse.Action):
+    """`params --help`: argparse's help, then every notebook's rules between parameters
+    (what JSON Schema cannot say, and x-cqbook-rules carries), read when asked for."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from cqbook.build import param_schema, params, pipeline
+
+        lines = [parser.format_help(), ("rules between parameters (JSON Schema: "
+                                        f"{param_schema.RULES_KEYWORD}, each `name rule "
+                                        "other`):")]
+        try:
+            for name, path in pipeline.notebook_paths().items():
+                rules = param_schema.cross_parameter_rules(params.read_declaration(path))
+                lines.append(f"  {name}: {'; '.join(rules) if rules else 'none'}")
+        except (params.ParameterError, OSError, ValueError) as error:
+            lines.append(f"  (cannot be read: {error})")
+        print("\n".join(lines))
+        parser.exit()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,7 +131,12 @@ def main(argv: list[str] | None = None) -> int:
             from cqbook.build import pdf
 
             try:
-                print(f"pdf: {pdf.write_pdf(arguments.html, arguments.output)}")
+                if arguments.html or arguments.output:  # a book of one's own: print only
+                    print(f"pdf: {pdf.write_pdf(arguments.html, arguments.output)}")
+                else:
+                    output, linked = pdf.publish_with_pdf()
+                    print(f"pdf: {output}\npdf: the published book links it from {linked} "
+                          "pages")
             except pdf.PdfError as error:
                 print(f"error: {error}", file=sys.stderr)
                 return 2
@@ -129,7 +160,15 @@ def main(argv: list[str] | None = None) -> int:
             pipeline.build(arguments.jobs, arguments.params or pipeline.BOOK_PARAMS_FILE,
                            cell_timeout=arguments.cell_timeout)
         elif arguments.command == "params" or getattr(arguments, "list", False):
-            print(params.read_declaration(reruns.notebook_path(arguments.notebook)).describe())
+            declaration = params.read_declaration(reruns.notebook_path(arguments.notebook))
+            if getattr(arguments, "json", False):
+                import json
+
+                from cqbook.build import param_schema
+
+                print(json.dumps(param_schema.schema(declaration), ensure_ascii=False, indent=2))
+            else:
+                print(declaration.describe())
         elif arguments.command == "run":
             values = _pairs(arguments.param)
             if arguments.into_book:

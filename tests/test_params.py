@@ -168,3 +168,194 @@ def test_declarations_that_once_raised_a_traceback_are_refused(line, problem):
 
 def test_a_number_too_long_to_read_is_refused_not_parsed(declaration):
     assert "longer than 40 characters" in refused(declaration, vehicles_shipped="9" * 5000)
+
+
+# ---------------------------------------------------------------- papermill's annotated form
+
+
+ANNOTATED = Path(__file__).parent / "fixtures" / "param_notebooks"
+
+
+@pytest.mark.parametrize("annotated, commented", [
+    ('n: int = 3  # min 1, max 9; how many', 'n = 3  # int, min 1, max 9; how many'),
+    ('d: "date" = "2023-01-02"  # min 2000-01-01, max 2030-12-31; a day',
+     'd = "2023-01-02"  # date, min 2000-01-01, max 2030-12-31; a day'),
+    ("xs: list[float] = [0.5]  # above 0, below 1, len 1..3; shares",
+     "xs = [0.5]  # list[float], above 0, below 1, len 1..3; shares"),
+    ('label: str = "x"  # the label printed', 'label = "x"  # str; the label printed'),
+    ("flag: 'bool' = False  # whether to print", "flag = False  # bool; whether to print"),
+])
+def test_papermills_annotated_form_declares_what_the_comment_form_does(annotated, commented):
+    assert parse_declaration(annotated, "demo") == parse_declaration(commented, "demo")
+
+
+@pytest.mark.parametrize("line, problem", [
+    ('d: date = "2023-01-02"  # min 2000-01-01, max 2030-12-31; a day', "annotate a date in quotes"),
+    ("n: int = 3  # how many", "needs a lower and an upper bound"),
+    ("n: int = 3  # int, min 1, max 9; how many", "annotated `int`"),
+    ("n: integer = 3  # min 1, max 9; how many", "unknown type 'integer'"),
+    ("n: int  # min 1, max 9; how many", "one `name = default` assignment"),
+])
+def test_bad_annotated_declarations_are_refused(line, problem):
+    with pytest.raises(ParameterError, match=re.escape(problem)):
+        parse_declaration(line, "demo")
+
+
+# ---------------------------------------------------------------- JSON Schema
+
+
+def every_declaration():
+    from cqbook.build.notebook_files import notebook_files
+    from cqbook.build.params import read_declaration
+    from cqbook.paths import NOTEBOOKS_DIR
+
+    paths = {**notebook_files(NOTEBOOKS_DIR), **notebook_files(ANNOTATED),
+             **notebook_files(Path(__file__).parent / "fixtures" / "notebooks")}
+    return {name: read_declaration(path) for name, path in sorted(paths.items())}
+
+
+DECLARATIONS = every_declaration()
+
+
+def validator(declaration):
+    import jsonschema
+
+    from cqbook.build.param_schema import schema
+
+    document = schema(declaration)
+    jsonschema.Draft202012Validator.check_schema(document)
+    return jsonschema.Draft202012Validator(
+        document, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+@pytest.mark.parametrize("notebook", sorted(DECLARATIONS))
+def test_json_schema_accepts_the_declared_defaults(notebook):
+    declaration = DECLARATIONS[notebook]
+    validator(declaration).validate(declaration.defaults())
+    assert validator(declaration).is_valid({})  # every parameter has a default
+
+
+def _beyond(value, rule_op: str, element_type: str):
+    """The nearest value on the wrong side of bound `value` for `rule_op`."""
+    import math
+    from datetime import timedelta
+
+    step = -1 if rule_op == ">=" else 1
+    if rule_op in (">", "<"):
+        return value
+    if element_type == "date":
+        return (date.fromisoformat(value) + timedelta(days=step)).isoformat()
+    if element_type == "float":
+        return math.nextafter(value, step * math.inf)
+    return value + step
+
+
+def one_value_rule_cases():
+    """(notebook, parameter, rule, a value breaking only that rule's kind) for every rule on
+    one value of every declared parameter."""
+    cases = []
+    for notebook, declaration in DECLARATIONS.items():
+        for parameter in declaration.parameters.values():
+            for rule in parameter.rules:
+                if rule.refers_to_parameter:
+                    continue
+                if rule.op == "len":
+                    item = parameter.default[0] if parameter.default else "a"
+                    bad = [item] * (rule.operand[1] + 1)
+                else:
+                    if rule.op == "in":
+                        element = ("not " + "/".join(map(str, rule.operand))
+                                   if parameter.element_type == "str"
+                                   else max(rule.operand) + 1)
+                    else:
+                        element = _beyond(rule.operand, rule.op, parameter.element_type)
+                    bad = ([element] + parameter.default[1:] if isinstance(parameter.default, list)
+                           else element)
+                cases.append(pytest.param(notebook, parameter.name, bad,
+                                          id=f"{notebook}-{parameter.name}-{rule.describe()}"))
+    return cases
+
+
+@pytest.mark.parametrize("notebook, name, bad", one_value_rule_cases())
+def test_json_schema_refuses_what_the_command_line_refuses(notebook, name, bad):
+    declaration = DECLARATIONS[notebook]
+    with pytest.raises(ParameterError):
+        validate(declaration, {name: bad})
+    assert not validator(declaration).is_valid({name: bad}), (name, bad)
+
+
+def test_json_schema_carries_types_bounds_choices_lengths_and_meanings():
+    from cqbook.build.param_schema import schema
+
+    document = schema(DECLARATIONS["annotated"])
+    properties = document["properties"]
+    assert properties["vehicles_shipped"] == {
+        "type": "integer", "minimum": 1, "maximum": 10_000_000,
+        "description": "vehicles shipped by the as-of date", "default": 12702}
+    assert properties["growth"]["exclusiveMinimum"] == -1
+    assert properties["growth"]["exclusiveMaximum"] == 5
+    assert properties["scenarios"]["minItems"] == 1 and properties["scenarios"]["maxItems"] == 6
+    assert properties["scenarios"]["items"]["exclusiveMinimum"] == -100
+    assert properties["label"]["enum"] == ["base", "low", "high"]
+    assert properties["start_date"]["formatMinimum"] == "2000-01-01"
+    assert properties["inclusive"]["type"] == "boolean"
+    assert document["additionalProperties"] is False
+    # Rules between parameters: in the extension keyword, on the parameter and at the top.
+    assert properties["as_of_date"]["x-cqbook-rules"] == [{"rule": "above",
+                                                           "parameter": "start_date"}]
+    assert document["x-cqbook-rules"] == ["start_date below as_of_date",
+                                          "as_of_date above start_date"]
+    assert not validator(DECLARATIONS["annotated"]).is_valid({"unknown": 1})
+
+
+@pytest.mark.parametrize("text, accepted", [
+    ("2000-01-01", True), ("1999-12-31", False), ("2035-12-31", True), ("2036-01-01", False),
+    ("2023-02-30", False), ("20231011", False), ("2023-1-1", False)])
+def test_a_dates_bounds_and_validity_are_enforced_by_any_validator(text, accepted):
+    annotated = DECLARATIONS["annotated"]
+    checked = validator(annotated)
+    assert checked.is_valid({"start_date": text} if text < "2030" else {"as_of_date": text}) \
+        is accepted
+
+
+def test_params_json_and_help_on_the_command_line():
+    import json
+    import subprocess
+    import sys
+
+    from cqbook.paths import REPO_ROOT
+
+    shown = subprocess.run([sys.executable, "-m", "cqbook", "params", "yongchuan", "--json"],
+                           cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    document = json.loads(shown)
+    assert document["properties"]["vehicles_shipped"]["maximum"] == 10_000_000
+    assert "as_of_date above start_date" in document["x-cqbook-rules"]
+    helped = subprocess.run([sys.executable, "-m", "cqbook", "params", "--help"],
+                            cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    assert "--json" in helped and "x-cqbook-rules" in helped
+    assert "yongchuan: start_date below as_of_date; as_of_date above start_date" in helped
+
+
+@pytest.mark.parametrize("notebook", sorted(DECLARATIONS))
+def test_papermills_help_notebook_shows_the_same_names_and_help(notebook, tmp_path):
+    """papermill reads `.ipynb` only: the text form converted by jupytext, as a user would
+    (`jupytext --to ipynb NB.md -o - | papermill --help-notebook -`)."""
+    import subprocess
+    import sys
+
+    import jupytext
+
+    from cqbook.build.notebook_files import notebook_files
+    from cqbook.paths import NOTEBOOKS_DIR
+
+    paths = {**notebook_files(NOTEBOOKS_DIR), **notebook_files(ANNOTATED),
+             **notebook_files(Path(__file__).parent / "fixtures" / "notebooks")}
+    converted = tmp_path / f"{notebook}.ipynb"
+    jupytext.write(jupytext.read(paths[notebook]), converted, fmt="ipynb")
+    helped = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook",
+                             str(converted)], capture_output=True, text=True, check=True).stdout
+    listed = re.findall(r"^  (\w+): (.+?) \(default", helped, flags=re.MULTILINE)
+    declaration = DECLARATIONS[notebook]
+    assert [name for name, _ in listed] == list(declaration.parameters)
+    for parameter in declaration.parameters.values():
+        assert parameter.meaning in " ".join(helped.split()), parameter.name

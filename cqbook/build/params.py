@@ -4,7 +4,14 @@ Each line of a notebook's cell tagged `parameters` declares one parameter:
 
     as_of_date = "2023-10-11"  # date, above start_date, max 2030-12-31; date of the count
 
-The comment holds the type, then rules, then (after ";") the one-line meaning. Types: int,
+or, in the form papermill documents (its `--help-notebook` then shows the type, the default
+and the comment):
+
+    as_of_date: "date" = "2023-10-11"  # above start_date, max 2030-12-31; date of the count
+
+The comment holds the type (unless annotated), then rules, then (after ";") the one-line
+meaning; an annotated line without ";" is all meaning. A date is annotated in quotes: the
+kernel evaluates a bare annotation when the cell runs, and `date` is not defined there. Types: int,
 float, bool, str, date, list[int], list[float], list[str]. Rules: `min X`, `max X` (inclusive),
 `above X`, `below X` (strict), with X a literal or the name of another parameter; `in {a, b}`
 (choices); `len A..B` (list length). Rules on a list apply to each element. Numbers and dates
@@ -122,29 +129,25 @@ def parse_declaration(source: str, notebook: str) -> Declaration:
         where = f"{notebook}, parameters cell line {number}"
         code, sep, comment = line.partition("  #")
         if not sep:
-            raise ParameterError(f"{where}: declare as `name = default  # type[, rules]; meaning`")
-        try:
-            assignment = ast.parse(code.strip()).body
-        except SyntaxError as error:
-            raise ParameterError(f"{where}: not an assignment ({error.msg})") from None
-        if len(assignment) != 1 or not isinstance(assignment[0], ast.Assign):
-            raise ParameterError(f"{where}: expected one `name = default` assignment")
-        targets = assignment[0].targets
-        if len(targets) != 1 or not isinstance(targets[0], ast.Name):
-            raise ParameterError(f"{where}: expected one plain name before `=`")
-        name = targets[0].id
-        try:
-            default = ast.literal_eval(assignment[0].value)
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            raise ParameterError(f"{where}: the default of `{name}` must be a plain value "
-                                 "(a number, text, true/false or a list of them), not "
-                                 "an expression") from None
+            raise ParameterError(f"{where}: declare as `name = default  # type[, rules]; meaning`"
+                                 " or `name: type = default  # [rules; ]meaning`")
+        name, annotation, default = _assignment(code, where)
         if name in parameters:
             raise ParameterError(f"{where}: `{name}` is declared twice")
-        spec, _, meaning = comment.partition(";")
+        if annotation is None:
+            spec, _, meaning = comment.partition(";")
+            type_name, *rule_texts = [part.strip() for part in _split_rules(spec)]
+        else:
+            spec, semicolon, meaning = comment.partition(";")
+            if not semicolon:  # papermill's own form: the comment is the help text
+                spec, meaning = "", comment
+            type_name = annotation
+            rule_texts = [part.strip() for part in _split_rules(spec) if part.strip()]
+            if rule_texts and rule_texts[0] in TYPES:
+                raise ParameterError(f"{where}: `{name}` is annotated `{annotation}`; its "
+                                     "comment then holds only rules and meaning")
         if not meaning.strip():
             raise ParameterError(f"{where}: `{name}` has no meaning after ';'")
-        type_name, *rule_texts = [part.strip() for part in _split_rules(spec)]
         if type_name not in TYPES:
             raise ParameterError(f"{where}: `{name}` has unknown type {type_name!r} "
                                  f"(known: {', '.join(TYPES)})")
@@ -162,6 +165,42 @@ def parse_declaration(source: str, notebook: str) -> Declaration:
     # would otherwise only fail once a kernel is up.
     validate(declaration, {})
     return declaration
+
+
+def _assignment(code: str, where: str) -> tuple[str, str | None, Any]:
+    """(name, annotation or None, default) of `name = default` or `name: type = default`."""
+    try:
+        body = ast.parse(code.strip()).body
+    except SyntaxError as error:
+        raise ParameterError(f"{where}: not an assignment ({error.msg})") from None
+    statement = body[0] if len(body) == 1 else None
+    if isinstance(statement, ast.Assign):
+        targets, annotation = statement.targets, None
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        targets, annotation = [statement.target], _annotation(statement.annotation, where)
+    else:
+        raise ParameterError(f"{where}: expected one `name = default` assignment")
+    if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+        raise ParameterError(f"{where}: expected one plain name before `=`")
+    name = targets[0].id
+    try:
+        default = ast.literal_eval(statement.value)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise ParameterError(f"{where}: the default of `{name}` must be a plain value "
+                             "(a number, text, true/false or a list of them), not "
+                             "an expression") from None
+    return name, annotation, default
+
+
+def _annotation(node: ast.expr, where: str) -> str:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.strip()
+    text = ast.unparse(node).replace(" ", "")
+    if text == "date":
+        # The kernel evaluates a module-level annotation: `x: date = ...` is a NameError.
+        raise ParameterError(f'{where}: annotate a date in quotes, `: "date" =`; a bare `date` '
+                             "is evaluated when the cell runs, and no `date` is defined there")
+    return text
 
 
 def _split_rules(spec: str) -> list[str]:
