@@ -42,15 +42,24 @@ def squeezed(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def book_html(real_book_repo) -> Path:
-    return (real_book_repo / "_build" / "html").resolve()
+def pdf_repo(real_book_repo, tmp_path_factory) -> Path:
+    """A copy of the real book's repository: printing publishes the book again, linked to
+    its PDF, and the session's real book is shared by other tests."""
+    repo = tmp_path_factory.mktemp("pdf") / "repo"
+    shutil.copytree(real_book_repo, repo, symlinks=True)
+    return repo
 
 
 @pytest.fixture(scope="module")
-def printed(real_book_repo):
-    result = cqbook(real_book_repo, "pdf", timeout=900)
+def book_html(pdf_repo, printed) -> Path:
+    return (pdf_repo / "_build" / "html").resolve()
+
+
+@pytest.fixture(scope="module")
+def printed(pdf_repo):
+    result = cqbook(pdf_repo, "pdf", timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
-    return result, real_book_repo / "_build" / "pdf" / PDF_NAME
+    return result, pdf_repo / "_build" / "pdf" / PDF_NAME
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +73,9 @@ def pages_text(pdf) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def toc(real_book_repo, book_html) -> list[tuple[str, str]]:
+def toc(pdf_repo, book_html) -> list[tuple[str, str]]:
     """(page, title) in the order of _toc.yml; titles as each built page's <h1> gives them."""
-    spec = yaml.safe_load((real_book_repo / "_toc.yml").read_text(encoding="utf-8"))
+    spec = yaml.safe_load((pdf_repo / "_toc.yml").read_text(encoding="utf-8"))
     files = [spec["root"]] + [c["file"] for part in spec["parts"] for c in part["chapters"]]
     entries = []
     for file in files:
@@ -210,8 +219,48 @@ def test_no_word_runs_past_the_right_margin(pdf):
     assert over == []
 
 
-def test_pdf_of_a_book_not_built_is_refused_in_one_line(real_book_repo, tmp_path):
-    result = cqbook(real_book_repo, "pdf", "--html", str(tmp_path / "none"))
+def test_pdf_of_a_book_not_built_is_refused_in_one_line(pdf_repo, tmp_path):
+    result = cqbook(pdf_repo, "pdf", "--html", str(tmp_path / "none"))
     assert result.returncode == 2
     assert result.stderr.strip() == (f"error: no built book at {tmp_path / 'none'}: run "
                                      "`make book` first")
+
+
+def test_the_published_book_links_its_pdf_from_every_page_and_a_build_keeps_it(
+        pdf_repo, printed, book_html, toc):
+    result, pdf = printed
+    assert f"the published book links it from {len(toc)} pages" in result.stdout
+    inside = book_html / PDF_NAME
+    assert inside.read_bytes() == pdf.read_bytes()  # the book and its PDF: one build
+    for file, _ in toc:
+        page = (book_html / f"{file}.html").read_text(encoding="utf-8")
+        links = re.findall(r'<li class="cq-pdf-edition"><a href="([^"]+)"', page)
+        assert len(links) == 1, file
+        assert (book_html / file).parent.joinpath(links[0]).resolve() == inside.resolve()
+    root = re.search(r'<article class="bd-article".*?</article>', (
+        book_html / f"{toc[0][0]}.html").read_text(encoding="utf-8"), flags=re.DOTALL).group(0)
+    pages = len(pdf_reader(pdf).pages)
+    assert f"The whole book is also a PDF: <a href=\"../{PDF_NAME}\">{PDF_NAME}</a> ({pages} " \
+        "pages, " in root
+    # Published anew, with its record: the next build trusts it and keeps the link.
+    rebuilt = cqbook(pdf_repo, "build", timeout=900)
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "book up to date: Sphinx skipped" in rebuilt.stdout
+    assert (pdf_repo / "_build" / "html").resolve() == book_html
+    assert "cq-pdf-edition" in (book_html / f"{toc[1][0]}.html").read_text(encoding="utf-8")
+
+
+def test_printing_again_replaces_the_link_instead_of_adding_one(pdf_repo, printed, toc):
+    again = cqbook(pdf_repo, "pdf", timeout=900)
+    assert again.returncode == 0, again.stdout + again.stderr
+    book = (pdf_repo / "_build" / "html").resolve()
+    for file, _ in toc:
+        page = (book / f"{file}.html").read_text(encoding="utf-8")
+        assert page.count('class="cq-pdf-edition') == (2 if file == toc[0][0] else 1), file
+    assert sorted(p.name for p in (pdf_repo / "_build" / "books").iterdir()) == [book.name]
+
+
+def pdf_reader(pdf: Path):
+    from pypdf import PdfReader
+
+    return PdfReader(pdf)

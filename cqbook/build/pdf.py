@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import html
 import os
+import posixpath
 import re
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +59,7 @@ button, .toggle-button { display: none !important; }
 /* :is(#…, *) has an id's weight, above the theme's own `!important` shadows on admonitions */
 :is(#cq-pdf, *) { box-shadow: none !important; text-shadow: none !important; }
 a { color: #085d6c; }
+.cq-pdf-edition { display: none !important; }
 """
 
 HEADER = ('<div style="font-size:7.5pt; width:100%; margin:0 16mm; color:#555; '
@@ -350,3 +353,82 @@ def write_pdf(html_dir: Path | None = None, output: Path | None = None) -> Path:
         finally:
             browser.close()
     return output
+
+
+# --- the HTML book links to its PDF -------------------------------------------------------------
+
+# Marks what linking added, so that printing again replaces it instead of adding a second link.
+LINK_CLASS = "cq-pdf-edition"
+_ADDED = re.compile(rf'<(li|p) class="{LINK_CLASS}[^"]*">.*?</\1>\n?', flags=re.DOTALL)
+# The theme's own "print this page" entry of every page's download menu; the PDF edition goes
+# just before it.
+_PRINT_ENTRY = re.compile(r'<li>\s*<button onclick="window\.print\(\)"')
+
+
+def _size(path: Path) -> str:
+    return f"{path.stat().st_size / 1e6:.1f} MB"
+
+
+def link_pages(html_dir: Path, pdf: Path) -> int:
+    """Copy `pdf` into the book `html_dir` (a copy, not the published folder) and link it from
+    every page's download menu and from the root page's text; return how many pages link it."""
+    from pypdf import PdfReader
+
+    shutil.copyfile(pdf, html_dir / pdf.name)
+    pages = len(PdfReader(pdf).pages)
+    described = f"{pages} pages, {_size(pdf)}"
+    root = root_page(html_dir)
+    linked = 0
+    for page in sorted(html_dir.rglob("*.html")):
+        relative = page.relative_to(html_dir).as_posix()
+        href = html.escape(posixpath.relpath(pdf.name, posixpath.dirname(relative) or "."))
+        text = _ADDED.sub("", page.read_text(encoding="utf-8"))
+        entry = (f'<li class="{LINK_CLASS}"><a href="{href}" class="btn btn-sm dropdown-item" '
+                 f'title="The whole book as a PDF ({described})"><span class="btn__icon-'
+                 'container"><i class="fas fa-book"></i></span><span class="btn__text-'
+                 f'container">PDF edition</span></a></li>\n')
+        text, found = _PRINT_ENTRY.subn(lambda match, entry=entry: entry + match.group(0),
+                                        text, count=1)
+        if relative == root:
+            paragraph = (f'<p class="{LINK_CLASS} d-print-none">The whole book is also a PDF: '
+                         f'<a href="{href}">{html.escape(pdf.name)}</a> ({described}).</p>')
+            # after the article's own title (the theme prints a copy of it for print only)
+            title = re.compile(r'(<article class="bd-article".*?<h1[^>]*>.*?</h1>)', re.DOTALL)
+            text = title.sub(lambda match, paragraph=paragraph: f"{match.group(1)}\n{paragraph}",
+                             text, count=1)
+        page.write_text(text, encoding="utf-8")
+        linked += found
+    return linked
+
+
+def publish_with_pdf(note=print) -> tuple[Path, int]:
+    """Print the published book and publish it again with the PDF inside and linked: the book
+    a reader opens and its PDF are then always of the same build. Returns the PDF's path and
+    the number of pages linking it.
+
+    The PDF is made after Sphinx, so the book gets it by being published anew (a copy, swapped
+    in whole, its manifest recorded), never by writing into the published folder, which the
+    next build would find changed. A later build of a changed book publishes one without it."""
+    from cqbook.build import pipeline, publishing
+
+    with pipeline.build_lock():
+        state = publishing.read_state(note)
+        trouble = "no book is published" if state is None else publishing.problem(
+            state, publishing.look())
+        if trouble:
+            raise PdfError(f"{trouble}: run `make book` first")
+        published = publishing.published_book()
+        output = write_pdf(published)
+        stage = publishing.new_stage()
+        try:
+            copy = stage / "html-with-pdf"
+            shutil.copytree(published, copy, symlinks=True)
+            linked = link_pages(copy, output)
+            if not linked:
+                raise PdfError(f"{published}: no page has the theme's download menu, so "
+                               "nothing could link the PDF")
+            publishing.publish(copy, stage, state["book_key"], note)
+        finally:
+            publishing.release_stage(stage)
+        publishing.remove_leftovers(state, note)
+    return output, linked
