@@ -61,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"))
     run.add_argument("-f", "--params-file", type=Path, help="YAML file of name: value")
     run.add_argument("--into-book", action="store_true",
-                     help="also rebuild the published book with these parameters")
+                     help="write the values into params/book.yml (the change is shown) and "
+                     "rebuild the book with them; the next build keeps them")
     run.add_argument("--list", action="store_true", help="list the notebook's parameters")
 
     sweep = commands.add_parser("sweep", help="run one notebook over several values")
@@ -172,10 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.command == "run":
             values = _pairs(arguments.param)
             if arguments.into_book:
-                _, _, _, changed = reruns.resolve(arguments.notebook, values,
-                                                  arguments.params_file)
-                pipeline.build(overrides={arguments.notebook: changed})
-            reruns.run(arguments.notebook, values, arguments.params_file)
+                reruns.run_into_book(arguments.notebook, values, arguments.params_file)
+            else:
+                reruns.run(arguments.notebook, values, arguments.params_file, page=True)
         elif arguments.command == "sweep":
             grid = {}
             _once_each([name for name, *_ in arguments.param or []], "sweep")
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             reruns.sweep(arguments.notebook, grid, arguments.params_file, arguments.jobs,
                          arguments.scheduler)
     except (params.ParameterError, pipeline.BuildError, ExecutionFailure, NotebookFileError,
-            _data_error()) as error:
+            _data_error(), _page_error()) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # a folder that cannot be written, a full disk: the file and why
@@ -196,6 +196,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {where}{error.strerror or error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _page_error() -> type[Exception]:
+    from cqbook.build.run_page import RunPageFailure
+
+    return RunPageFailure
 
 
 def _data_error() -> type[Exception]:

@@ -6,12 +6,12 @@ after the notebook and the parameters, and leave the published book alone.
 
 from __future__ import annotations
 
-import ast
 import csv
 import hashlib
 import itertools
 import json
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -77,11 +77,15 @@ def _file_values(params_file: Path | None, given: dict) -> dict[str, Any]:
 
 
 def run(notebook: str, cli_values: dict[str, str], params_file: Path | None = None,
-        output_root: Path = RUNS_DIR) -> Path:
+        output_root: Path = RUNS_DIR, page: bool = False) -> Path:
+    """Execute `notebook` once with the values given into its run folder; with `page` (what
+    the command line asks for), also the chapter's page as the book shows it
+    (cqbook.build.run_page). Tests of a chapter's numbers leave the page out: it is a Sphinx
+    build."""
     from cqbook.build.execution import execute_notebook
     from cqbook.build.pipeline import check_data
 
-    path, _, resolved, changed = resolve(notebook, cli_values, params_file)
+    path, declaration, resolved, changed = resolve(notebook, cli_values, params_file)
     check_data()
     folder = output_root / folder_name(notebook, changed)
     executed = folder / f"{notebook}.ipynb"
@@ -92,14 +96,42 @@ def run(notebook: str, cli_values: dict[str, str], params_file: Path | None = No
         if not any(folder.iterdir()):  # made by this run, and now empty: leave no trace
             folder.rmdir()
         raise
+    print(f"{notebook}: executed in {seconds:.1f} s -> {shown(folder)}")
+    return _keep(notebook, folder, executed, resolved, declaration,
+                 _command(notebook, cli_values, params_file) if page else None)
+
+
+def _keep(notebook: str, folder: Path, executed: Path, resolved: dict[str, Any],
+          declaration: params.Declaration, command: str | None, into_book: bool = False,
+          published=None) -> Path:
+    """Write the run's parameters, headline values and (given the command that made it) its
+    page; print the headline values."""
     headlines = _headlines_of(executed)
     write_json_atomic(folder / "parameters.json", resolved)
     write_json_atomic(folder / "headline_values.json", headlines)
-    _write_html_page(executed, folder / f"{notebook}.html")
-    print(f"{notebook}: executed in {seconds:.1f} s -> {shown(folder)}")
+    (folder / f"{notebook}.html").unlink(missing_ok=True)  # the nbconvert page of old runs
     for entry in headlines:
         print(f"  {entry['name']:<36} {entry['text']}")
+    if command is not None:
+        from cqbook.build import run_page
+
+        page = run_page.write_page(
+            notebook, folder, executed, resolved, declaration.defaults(), headlines,
+            published or run_page.published_values(notebook), command, into_book)
+        print(f"page: {shown(page)}")
     return folder
+
+
+def _command(notebook: str, cli_values: dict[str, str], params_file: Path | None,
+             into_book: bool = False) -> str:
+    import shlex
+
+    words = ["python", "-m", "cqbook", "run", notebook]
+    for name, value in cli_values.items():
+        words += ["-p", name, str(value)]
+    if params_file:
+        words += ["-f", str(params_file)]
+    return shlex.join(words + (["--into-book"] if into_book else []))
 
 
 def _headlines_of(executed: Path) -> list[dict[str, Any]]:
@@ -110,56 +142,107 @@ def _headlines_of(executed: Path) -> list[dict[str, Any]]:
     return collect(nbformat.read(executed, as_version=4))
 
 
-def _write_html_page(executed: Path, page: Path) -> None:
-    """A standalone page of one executed notebook, inputs hidden as in the book."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    notebook = nbformat.read(executed, as_version=4)
-    fill_glue_roles(notebook)
-    exporter = HTMLExporter(template_name="classic", exclude_input=True)
-    body, _ = exporter.from_notebook_node(notebook)
-    page.write_text(body, encoding="utf-8")
+# ---------------------------------------------------------------- into the book
 
 
-GLUE_ROLE = re.compile(r"\{glue(?::text)?\}`([^`:]+)(?::([^`]*))?`")
+def run_into_book(notebook: str, cli_values: dict[str, str], params_file: Path | None = None,
+                  output_root: Path = RUNS_DIR) -> Path:
+    """Put the values into params/book.yml (the change shown as a diff), rebuild the book,
+    and keep the run's folder and page from the notebook the build executed: executed
+    once, and cached for the next `make book`, which then keeps the values."""
+    import shutil
+
+    from cqbook.build import pipeline, run_page
+
+    path = notebook_path(notebook)
+    declaration = params.read_declaration(path)
+    given = _file_values(params_file, cli_values)
+    given.update(cli_values)
+    book_file = pipeline.BOOK_PARAMS_FILE
+    in_book = pipeline.book_parameters(book_file).get(notebook, {})
+    resolved = params.validate(declaration, {**in_book, **given}, shown(book_file) + " and "
+                               + str(params_file or "command line"))
+    defaults = params.validate(declaration, {})
+    differ = {k: v for k, v in resolved.items() if v != defaults[k]}
+    before = book_file.read_text(encoding="utf-8") if book_file.exists() else None
+    after = book_file_with(before, notebook, differ)
+    if after == before:
+        print(f"{shown(book_file)}: {notebook} already runs with these values")
+    else:
+        print(_diff(before or "", after, shown(book_file)), end="")
+        book_file.parent.mkdir(parents=True, exist_ok=True)
+        book_file.write_text(after, encoding="utf-8")
+    published = run_page.published_values(notebook)
+    try:
+        pipeline.build(params_file=book_file)
+    except BaseException:
+        if after != before:
+            _restore(book_file, before)
+            print(f"{shown(book_file)}: restored as it was (the book was not rebuilt)",
+                  file=sys.stderr)
+        raise
+    folder = output_root / folder_name(notebook, differ)
+    folder.mkdir(parents=True, exist_ok=True)
+    executed = folder / f"{notebook}.ipynb"
+    shutil.copyfile(pipeline.EXECUTED_DIR / f"{notebook}.ipynb", executed)
+    print(f"{notebook}: in the book -> {shown(folder)}")
+    return _keep(notebook, folder, executed, resolved, declaration,
+                 _command(notebook, cli_values, params_file, into_book=True), True, published)
 
 
-def fill_glue_roles(notebook) -> None:
-    """Replace {glue:text}`name:spec` in markdown cells by the glued value, as the book does;
-    nbconvert knows no MyST roles and would print them raw. The value goes in as text, as in
-    the book: pasted raw into Markdown, a value quoting the page could hold `<img onerror=…>`
-    and run as a script in the page."""
-    from cqbook.analysis.headlines import GLUE_PREFIX
-    from cqbook.build.pages import md_text
+def _restore(book_file: Path, before: str | None) -> None:
+    if before is None:
+        book_file.unlink(missing_ok=True)
+    else:
+        book_file.write_text(before, encoding="utf-8")
 
-    values = {}
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            text = output.get("data", {}).get(GLUE_PREFIX + "text/plain")
-            if name and text is not None:
-                values[name] = text
 
-    def paste(match: re.Match) -> str:
-        name, spec = match.group(1), match.group(2)
-        if name not in values:
-            return match.group(0)
-        try:
-            value = ast.literal_eval(values[name])
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            return md_text(values[name])
-        try:
-            return md_text(format(value, spec) if spec and spec != "s" else value)
-        except (ValueError, TypeError):  # a spec that does not fit the value: show it plain
-            return md_text(value)
+def _diff(before: str, after: str, name: str) -> str:
+    import difflib
 
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            cell.source = GLUE_ROLE.sub(paste, cell.source)
-        else:  # glue records are data for the book, not something a page can show
-            cell.outputs = [o for o in cell.get("outputs", [])
-                            if not all(k.startswith(GLUE_PREFIX) for k in o.get("data", {"": 0}))]
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True),
+                                        after.splitlines(keepends=True),
+                                        f"a/{name}", f"b/{name}"))
+
+
+BOOK_FILE_HEADER = ("# Parameters the published book is built with, per notebook. A notebook or "
+                    "parameter not\n# listed here runs with the default declared in its "
+                    "`parameters` cell.\n")
+
+
+def book_file_with(text: str | None, notebook: str, values: dict[str, Any]) -> str:
+    """`text` (params/book.yml) with the entry of `notebook` holding exactly `values`; every
+    other line, comments included, as it was. Values are written as JSON, which YAML reads
+    back as the same text (`"2023-12-31"`, `13702`, `[-20.0, 0.0]`)."""
+    import yaml
+
+    entry = (f"{notebook}:\n" + "".join(f"  {name}: {json.dumps(value, ensure_ascii=False)}\n"
+                                        for name, value in values.items())
+             if values else f"{notebook}: {{}}\n")
+    if text is None:
+        return BOOK_FILE_HEADER + entry
+    lines = text.splitlines(keepends=True)
+    root = yaml.compose(text, Loader=yaml.SafeLoader) if text.strip() else None
+    pairs = root.value if isinstance(root, yaml.MappingNode) else []
+    for key, value in pairs:
+        if key.value == notebook:
+            first, last = key.start_mark.line, _last_line(value)
+            return "".join(lines[:first]) + entry + "".join(lines[last:])
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    return "".join(lines) + entry
+
+
+def _last_line(node) -> int:
+    """The line after the last one `node` is written on (its trailing comments excluded)."""
+    import yaml
+
+    children = ([v for _, v in node.value] if isinstance(node, yaml.MappingNode)
+                else node.value if isinstance(node, yaml.SequenceNode) else [])
+    if children and not node.flow_style:
+        return _last_line(children[-1])
+    mark = node.end_mark
+    return mark.line + (1 if mark.column else 0)
 
 
 # ---------------------------------------------------------------- sweeps
