@@ -146,21 +146,146 @@ def _stage_generated(stage: Path, state, data_dir: Path) -> None:
     (stage / "_static" / pages.STYLESHEET_NAME).write_text(pages.STYLESHEET, encoding="utf-8")
 
 
-def _jupyter_book_command() -> list[str]:
-    return [sys.executable, "-c", "from jupyter_book.cli.main import main; main()"]
+# Sphinx's workspace per edition (by the stage's `language`): the sources as last built, the
+# environment and doctrees, and the HTML. Kept between builds, so that Sphinx reads and
+# writes again only what changed; never published itself (build_html returns a copy).
+SPHINX_DIR = BUILD_DIR / "sphinx"
+# Written after a build Sphinx finished cleanly, with what the workspace was built by; a
+# workspace without it (a failed or killed build, other code) is built from scratch.
+WORKSPACE_RECORD = "built.json"
 
 
-def build_html(stage: Path) -> Path:
-    """Run jupyter-book (execution off, warnings are errors); return the HTML folder."""
-    output = stage / "output"
-    command = _jupyter_book_command() + [
-        "build", str(stage), "--path-output", str(output),
-        "--warningiserror", "--nitpick", "--keep-going", "--all"]
-    completed = subprocess.run(command, capture_output=True, text=True, check=False,
-                               env={**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"})
+def build_html(stage: Path, note: Note | None = None) -> Path:
+    """Build the book laid out in `stage` (execution off, warnings are errors) in its edition's
+    Sphinx workspace; return a copy of the HTML at `stage/output/_build/html`, for publishing.
+
+    Only files whose bytes changed are written into the workspace, so Sphinx, which judges by
+    modification time, reads again only those pages (and, through
+    cqbook.build.sphinx_incremental, the pages that paste from them). A workspace left by a
+    failed build, by other code or another Sphinx, or one Sphinx crashes on, is built from
+    scratch."""
+    from cqbook.build.sphinx_incremental import CRASHED
+
+    workspace = SPHINX_DIR / _edition(stage)
+    source, built = workspace / "src", workspace / "out"
+    fingerprint = _workspace_fingerprint()
+    record = workspace / WORKSPACE_RECORD
+    reusable = _read_json(record) == fingerprint
+    record.unlink(missing_ok=True)  # until this build succeeds
+    _sync_tree(stage, source)
+    if not reusable:
+        shutil.rmtree(built, ignore_errors=True)
+    completed = _run_sphinx(source, built, fresh=not reusable)
+    if completed.returncode == CRASHED and reusable:
+        if note:
+            note("note: Sphinx failed on the environment kept from the last build: building "
+                 "the book from scratch")
+        shutil.rmtree(built, ignore_errors=True)
+        reusable = False
+        completed = _run_sphinx(source, built, fresh=True)
+    log = completed.stdout + completed.stderr
     if completed.returncode != 0:
-        raise BookBuildFailure(_summarise_sphinx_output(completed.stdout + completed.stderr))
-    return output / "_build" / "html"
+        raise BookBuildFailure(_summarise_sphinx_output(log))
+    write_json_atomic(record, fingerprint)
+    if note:
+        note(pages_read(log, from_scratch=not reusable or "loading pickled environment... "
+                        "failed" in log))
+    output = stage / "output" / "_build" / "html"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(built / "html", output, symlinks=True)
+    return output
+
+
+def _edition(stage: Path) -> str:
+    import yaml
+
+    try:
+        config = yaml.safe_load((stage / "_config.yml").read_text(encoding="utf-8")) or {}
+        language = str(config.get("sphinx", {}).get("config", {}).get("language", "en"))
+    except (OSError, ValueError, AttributeError):
+        language = "en"
+    return re.sub(r"[^A-Za-z0-9_]", "_", language) or "en"
+
+
+def _workspace_fingerprint() -> dict[str, str]:
+    """What Sphinx does not see change by itself: the extensions' code (ours, in the package;
+    the others', in the lock) and the Python running them."""
+    from cqbook.build.cache import PACKAGE_DIR, file_digest, files_under, tree_digest
+
+    lock = REPO_ROOT / "requirements.lock"
+    return {"package": tree_digest(files_under(PACKAGE_DIR, "*.py")),
+            "lock": file_digest(lock) if lock.exists() else "none",
+            "python": sys.version}
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _run_sphinx(source: Path, built: Path, fresh: bool) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "cqbook.build.sphinx_incremental", str(source),
+               str(built / "html"), str(built / "doctrees"), str(SPHINX_JOBS)]
+    return subprocess.run(command + (["fresh"] if fresh else []), capture_output=True,
+                          text=True, check=False,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"})
+
+
+# Parallel reading and writing (-j) does not pay on a book of a dozen pages: measured in
+# benchmarks/ (forking workers and merging their environments costs more than it saves).
+SPHINX_JOBS = 1
+
+
+def _sync_tree(stage: Path, target: Path) -> list[str]:
+    """Make `target` hold exactly the files of `stage`, writing only those whose bytes
+    differ (an unchanged file keeps its modification time); return the paths changed."""
+    changed, wanted = [], set()
+    for directory, folders, files in os.walk(stage):
+        relative_dir = Path(directory).relative_to(stage)
+        if relative_dir == Path("."):
+            folders[:] = [f for f in folders if f != "output"]
+        for name in files:
+            relative = relative_dir / name
+            wanted.add(relative)
+            content = (Path(directory) / name).read_bytes()
+            destination = target / relative
+            try:
+                if destination.read_bytes() == content:
+                    continue
+            except OSError:
+                pass
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            tmp = destination.with_name(f".{name}.{os.getpid()}.tmp")
+            tmp.write_bytes(content)
+            os.replace(tmp, destination)
+            changed.append(relative.as_posix())
+    for directory, _folders, files in os.walk(target, topdown=False):
+        for name in files:
+            path = Path(directory) / name
+            if path.relative_to(target) not in wanted:
+                path.unlink()
+                changed.append(path.relative_to(target).as_posix())
+        if Path(directory) != target and not os.listdir(directory):
+            os.rmdir(directory)
+    return changed
+
+
+_READ_LINE = re.compile(r"reading sources\.\.\. \[\s*\d+%\] (.+?)\s*$", re.MULTILINE)
+_COUNTS = re.compile(r"(\d+) added, (\d+) changed, (\d+) removed")
+
+
+def pages_read(sphinx_log: str, from_scratch: bool) -> str:
+    """`sphinx: read 2 pages (incremental; 0 added, 2 changed, 0 removed): book/index,
+    notebooks/alpha`, from Sphinx's own output."""
+    read = [name for line in sphinx_log.replace("\r", "\n").splitlines()
+            for name in _READ_LINE.findall(re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line))]
+    counts = _COUNTS.search(sphinx_log)
+    shown = ", ".join(sorted(read)) if len(read) <= 12 else f"{len(read)} pages"
+    return (f"sphinx: read {len(read)} page{'s' if len(read) != 1 else ''} "
+            f"({'from scratch' if from_scratch else 'incremental'}"
+            f"{'; ' + counts.group(0) if counts else ''}){': ' + shown if read else ''}")
 
 
 def _summarise_sphinx_output(log: str) -> str:

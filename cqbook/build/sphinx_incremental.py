@@ -1,0 +1,98 @@
+"""Incremental Sphinx: the runner the pipeline starts, and the extension it adds to the book.
+
+Sphinx keeps its environment and doctrees between builds, so it reads and writes again only
+the pages whose sources changed. Two things it does not know by itself, and this extension
+tells it:
+
+- A page that pastes a value from another notebook (``{glue:text}`/notebooks/x.ipynb::key```,
+  the summary) shows that notebook's outputs, read by myst-nb at write time from the glue
+  cache of the notebook's *own* reading. Each such page notes the notebook as a dependency,
+  so Sphinx re-reads (and writes) it whenever the notebook changes.
+- Every page's navigation shows every chapter's title: when a page it re-read has a new
+  title, every page is written again.
+
+Run as ``python -m cqbook.build.sphinx_incremental SOURCE OUTPUT DOCTREES JOBS [fresh]``:
+jupyter-book's own build function (the configuration exactly as `jupyter-book build` makes
+it: `-W -n --keep-going`), with this extension added. Exit 0: built; 1: Sphinx refused
+the book (warnings, errors); 3: Sphinx itself crashed (a damaged environment, say).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+CRASHED = 3
+
+
+def _note_pasted_notebooks(app, doctree) -> None:
+    from myst_nb.ext.glue.utils import PendingGlueReference
+
+    env = app.env
+    for node in doctree.findall(PendingGlueReference):
+        if node.refdoc != env.docname and node.refdoc in env.found_docs:
+            env.note_dependency(os.path.relpath(env.doc2path(node.refdoc), env.srcdir))
+
+
+def _remember_titles(app, env, docnames) -> None:
+    app._cqbook_titles_before = {name: env.titles[name].astext() for name in docnames
+                                 if name in env.titles}
+
+
+def _all_pages_if_a_title_changed(app, env) -> list[str]:
+    before = getattr(app, "_cqbook_titles_before", {})
+    changed = [name for name, title in before.items()
+               if name in env.titles and env.titles[name].astext() != title]
+    return sorted(env.found_docs) if changed else []
+
+
+def setup(app):
+    app.connect("doctree-read", _note_pasted_notebooks)
+    app.connect("env-before-read-docs", _remember_titles)
+    app.connect("env-get-updated", _all_pages_if_a_title_changed)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def _allow_a_moved_workspace() -> None:
+    """Keep the environment of a workspace whose checkout was copied or moved (the test
+    suite copies a built checkout per test). Sphinx refuses an environment pickled under
+    another source path, though it keeps every document's path relative to it and sets the
+    new one itself; pages whose files kept their times stay unchanged."""
+    from sphinx.environment import BuildEnvironment
+
+    original = BuildEnvironment.setup
+
+    def setup(env, app):
+        if env.srcdir and Path(env.srcdir).name == Path(app.srcdir).name:
+            env.srcdir = app.srcdir
+        original(env, app)
+
+    BuildEnvironment.setup = setup
+
+
+def main(arguments: list[str]) -> int:
+    source, output, doctrees = (Path(a) for a in arguments[:3])
+    jobs, fresh = int(arguments[3]), arguments[4:] == ["fresh"]
+    from jupyter_book.config import get_final_config
+    from jupyter_book.sphinx import build_sphinx
+
+    _allow_a_moved_workspace()
+    # What `jupyter-book build SOURCE -W -n --keep-going` passes, plus this extension; the
+    # contents' path relative (Sphinx compares it with the environment's as a setting).
+    overrides = {"external_toc_path": "_toc.yml",
+                 "latex_individualpages": False, "nitpicky": True}
+    config, _ = get_final_config(user_yaml=source / "_config.yml", cli_config=dict(overrides),
+                                 sourcedir=source, use_external_toc=True)  # it pops a key
+    overrides["extensions"] = [*config["extensions"], "cqbook.build.sphinx_incremental"]
+    result = build_sphinx(source, output, use_external_toc=True, noconfig=True,
+                          path_config=str(source / "_config.yml"), confoverrides=overrides,
+                          doctreedir=doctrees, builder="html", warningiserror=True,
+                          keep_going=True, freshenv=fresh, jobs=jobs)
+    if isinstance(result, BaseException):
+        return CRASHED
+    return 0 if result == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
