@@ -29,6 +29,7 @@ from cqbook.build.pages.build_info import (
 )
 from cqbook.build.pages.common import (
     GENERATED,
+    SOURCE_LANGUAGE,
     STYLESHEET,
     STYLESHEET_NAME,
     BookState,
@@ -51,7 +52,9 @@ __all__ = ["GENERATED", "KIND_TITLES", "STYLESHEET", "STYLESHEET_NAME", "WEBFONT
            "package_versions", "provenance_box", "sources_page"]
 
 
-def generated_pages(state: BookState, data_dir: Path = DATA_DIR) -> dict[str, str]:
-    """name -> MyST text of every generated page."""
-    return {"sources": sources_page(data_dir), "glossary": glossary_page(data_dir),
-            "data": data_page(data_dir), "build_info": build_info_page(state)}
+def generated_pages(state: BookState, data_dir: Path = DATA_DIR,
+                    lang: str = SOURCE_LANGUAGE) -> dict[str, str]:
+    """name -> MyST text of every generated page, in `lang`."""
+    return {"sources": sources_page(data_dir, lang=lang),
+            "glossary": glossary_page(data_dir, lang=lang),
+            "data": data_page(data_dir, lang=lang), "build_info": build_info_page(state, lang)}

@@ -9,7 +9,14 @@ import re
 import subprocess
 from pathlib import Path
 
-from cqbook.build.pages.common import GENERATED, BookState, esc, html_table
+from cqbook.build.pages.common import (
+    GENERATED,
+    SOURCE_LANGUAGE,
+    BookState,
+    esc,
+    html_table,
+    translator,
+)
 from cqbook.paths import REPO_ROOT
 
 WEBFONT_PLACEHOLDER = '<span id="webfont-stats">(web font: see build)</span>'
@@ -65,7 +72,7 @@ def package_versions(requirements: Path = REPO_ROOT / "requirements.txt") -> dic
 
 
 
-def fill_webfont_stats(html_dir: Path, stats: dict) -> None:
+def fill_webfont_stats(html_dir: Path, stats: dict, lang: str = SOURCE_LANGUAGE) -> None:
     """Put the web font's numbers into the built build-information page: they are known only
     after Sphinx wrote the pages the font is subset to (the text added is ASCII, so the
     subset stays complete)."""
@@ -75,45 +82,50 @@ def fill_webfont_stats(html_dir: Path, stats: dict) -> None:
     text = page.read_text(encoding="utf-8")
     if WEBFONT_PLACEHOLDER not in text:
         raise RuntimeError(f"{page}: the web-font placeholder is missing")
-    filled = (f'<span id="webfont-stats">{esc(stats["family"])}, '
-              f'{stats["characters"]:,} characters, {stats["glyphs"]:,} glyphs, '
-              f'{stats["bytes"] / 1024:,.0f} KiB '
-              f'(<a href="../{esc(stats["licence_file"])}">licence</a>)</span>')
+    tr = translator(lang)
+    numbers = tr("{characters} characters, {glyphs} glyphs, {kib} KiB",
+                 characters=f"{stats['characters']:,}", glyphs=f"{stats['glyphs']:,}",
+                 kib=f"{stats['bytes'] / 1024:,.0f}")
+    filled = (f'<span id="webfont-stats">{esc(stats["family"])}, {numbers} '
+              f'(<a href="../{esc(stats["licence_file"])}">{tr("licence")}</a>)</span>')
     page.write_text(text.replace(WEBFONT_PLACEHOLDER, filled), encoding="utf-8")
 
 
-def build_info_page(state: BookState) -> str:
+def build_info_page(state: BookState, lang: str = SOURCE_LANGUAGE) -> str:
+    tr = translator(lang)
     rows = []
     for name, notebook in sorted(state.notebooks.items()):
         parameters = "<br>".join(
             f"<code>{esc(key)} = {esc(json.dumps(value, ensure_ascii=False))}</code>"
             for key, value in sorted(notebook.parameters.items())) or "—"
         seconds = "—" if notebook.seconds is None else f"{notebook.seconds:.1f}"
-        status = ("executed in this build" if notebook.status == "executed"
-                  else "unchanged: from the cache")
+        status = tr("executed in this build" if notebook.status == "executed"
+                    else "unchanged: from the cache")
         rows.append([f'<a href="../notebooks/{esc(name)}.html">{esc(name)}</a>',
                      parameters,
-                     "yes" if notebook.defaults else "<strong>no</strong>", seconds,
+                     tr("yes") if notebook.defaults else f"<strong>{tr('no')}</strong>",
+                     seconds,
                      esc(status)])
     versions = [[esc(name), f"<code>{esc(version)}</code>"]
                 for name, version in state.versions.items()]
     return "\n".join([
-        f"# {GENERATED['build_info']}", "",
-        ("What made this book: the commit of the sources, the data package, each notebook's "
-        "parameters and execution, and the versions of the packages that ran them. Execution "
-        "time is the last time the notebook was executed (a notebook whose inputs did not "
-        "change is taken from the build cache)."), "",
+        f"# {tr(GENERATED['build_info'])}", "",
+        tr("What made this book: the commit of the sources, the data package, each notebook's "
+           "parameters and execution, and the versions of the packages that ran them. "
+           "Execution time is the last time the notebook was executed (a notebook whose "
+           "inputs did not change is taken from the build cache)."), "",
         '<div class="cq-build">',
-        f"<p>Build commit: <code>{esc(state.commit)}</code><br>",
-        (f"Data package (SHA-256 over datapackage.json and every resource): "
-        f"<code>{esc(state.data_hash)}</code><br>"),
+        f"<p>{tr('Build commit')}: <code>{esc(state.commit)}</code><br>",
+        (f"{tr('Data package (SHA-256 over datapackage.json and every resource)')}: "
+         f"<code>{esc(state.data_hash)}</code><br>"),
         f"Python: <code>{esc(state.python)}</code><br>",
-        f"Chinese web font: {WEBFONT_PLACEHOLDER}</p>",
+        f"{tr('Chinese web font')}: {WEBFONT_PLACEHOLDER}</p>",
         "</div>", "",
-        "## Notebooks", "",
-        html_table(["notebook", "parameters", "defaults", "execution (s)", "status"], rows,
-                   escape=False), "",
-        "## Package versions", "",
-        "The packages pinned in `requirements.txt`, as installed where the book was built.", "",
-        html_table(["package", "version"], versions, escape=False), "",
+        f"## {tr('Notebooks')}", "",
+        html_table([tr(c) for c in ("notebook", "parameters", "defaults", "execution (s)",
+                                    "status")], rows, escape=False), "",
+        f"## {tr('Package versions')}", "",
+        tr("The packages pinned in `requirements.txt`, as installed where the book was built."),
+        "",
+        html_table([tr("package"), tr("version")], versions, escape=False), "",
     ])

@@ -24,6 +24,7 @@ GENERATED = {"sources": "Sources: the page itself",
              "data": "Data: the tables, to download",
              "build_info": "Build information"}
 STYLESHEET_NAME = "cqbook.css"
+SOURCE_LANGUAGE = "en"
 STYLESHEET = """\
 /* cqbook: generated pages and chapter provenance boxes */
 .cq-page p { margin: 0 0 0.6em 0; line-height: 1.9; }
@@ -112,30 +113,43 @@ class BookState:
 
 
 
+def translator(lang: str = SOURCE_LANGUAGE):
+    """`tr(english, **values)`: a page's own English string in `lang`, from
+    translations/<lang>/_strings.md (the English is the key, as in gettext: a string changed
+    here has no translation until the file follows, and the build says which)."""
+    if lang == SOURCE_LANGUAGE:
+        return lambda text, **values: text.format(**values) if values else text
+    from cqbook.build.editions import Strings
+
+    return Strings.read(lang)
+
+
 # --- provenance box ----------------------------------------------------------------------------
 
 
-def _parameter_rows(parameters: dict[str, Any]) -> str:
+def _parameter_rows(parameters: dict[str, Any], tr) -> str:
     if not parameters:
-        return "<p>This chapter has no parameters.</p>"
+        return f"<p>{tr('This chapter has no parameters.')}</p>"
     rows = [[name, json.dumps(value, ensure_ascii=False)] for name, value in
             sorted(parameters.items())]
-    return html_table(["parameter", "value"], rows)
+    return html_table([tr("parameter"), tr("value")], rows)
 
 
-def provenance_box(notebook: NotebookState, state: BookState) -> str:
+def provenance_box(notebook: NotebookState, state: BookState,
+                   lang: str = SOURCE_LANGUAGE) -> str:
     """The markdown cell put after a chapter's title: what made this page."""
-    which = ("the defaults declared in the notebook" if notebook.defaults else
-             "<strong>not the defaults</strong>: see the values below")
+    tr = translator(lang)
+    which = (tr("Run with the defaults declared in the notebook.") if notebook.defaults else
+             tr("Run with <strong>not the defaults</strong>: see the values below."))
     return "\n".join([
         '<div class="admonition note cq-provenance">',
-        '<p class="admonition-title">How this page was made</p>',
-        f"<p>Run with {which}.</p>",
-        _parameter_rows(notebook.parameters),
-        f"<p>Data package (SHA-256): <code>{esc(state.data_hash)}</code><br>",
-        (f"Build commit: <code>{esc(state.commit)}</code> · "
-        '<a href="../book/build_info.html">build information</a> · '
-        '<a href="../book/method.html">how to re-run this chapter</a></p>'),
+        f'<p class="admonition-title">{tr("How this page was made")}</p>',
+        f"<p>{which}</p>",
+        _parameter_rows(notebook.parameters, tr),
+        f"<p>{tr('Data package (SHA-256)')}: <code>{esc(state.data_hash)}</code><br>",
+        (f"{tr('Build commit')}: <code>{esc(state.commit)}</code> · "
+         f'<a href="../book/build_info.html">{tr("build information")}</a> · '
+         f'<a href="../book/method.html">{tr("how to re-run this chapter")}</a></p>'),
         "</div>",
     ])
 

@@ -8,7 +8,14 @@ from pathlib import Path
 import pandas as pd
 
 from cqbook.analysis.links import anchor_id
-from cqbook.build.pages.common import GENERATED, esc, html_table, md_text
+from cqbook.build.pages.common import (
+    GENERATED,
+    SOURCE_LANGUAGE,
+    esc,
+    html_table,
+    md_text,
+    translator,
+)
 from cqbook.paths import DATA_DIR
 
 
@@ -87,8 +94,11 @@ def marked_page(page: str, spans: dict[str, tuple[int, int]],
     return paragraphs
 
 
-def sources_page(data_dir: Path = DATA_DIR) -> str:
+def sources_page(data_dir: Path = DATA_DIR, lang: str = SOURCE_LANGUAGE) -> str:
     from cqbook.dataset import package
+
+    tr = translator(lang)
+    title_column = "title_en" if lang == SOURCE_LANGUAGE else "headline_zh"
 
     page = package.source_text(data_dir)
     figures = package.figures(data_dir)
@@ -105,34 +115,37 @@ def sources_page(data_dir: Path = DATA_DIR) -> str:
                  esc(f["measure"]), esc(printed[f["figure_id"]]),
                  f'<span lang="zh-Hans">{esc(f["quote"])}</span>']
                 for f in own.to_dict("records")]
-        tables += [f"### {md_text(article['title_en'])}", "",
-                   html_table(["figure", "what it measures", "value", "clause on the page"],
-                              rows, escape=False), ""]
+        tables += [f"### {md_text(article[title_column])}", "",
+                   html_table([tr(c) for c in ("figure", "what it measures", "value",
+                                               "clause on the page")], rows, escape=False), ""]
     first = articles.iloc[0]
     return "\n".join([
-        f"# {GENERATED['sources']}",
+        f"# {tr(GENERATED['sources'])}",
         "",
-        ("This is the text every number in the book was read from, exactly as the data package "
-        "holds it (`data/raw/chongqing_daily_page.txt`, checked against its SHA-256 at every "
-        "build). The paper and the issue date are not printed on the page; they are inferred "
-        f"({md_text(first['paper_title'])}, about {first['issue_date']:%d %B %Y}). Line breaks are "
-        "as extracted: some paragraphs are cut off where the page's layout broke them."),
+        tr("This is the text every number in the book was read from, exactly as the data "
+           "package holds it (`data/raw/chongqing_daily_page.txt`, checked against its SHA-256 "
+           "at every build). The paper and the issue date are not printed on the page; they are "
+           "inferred ({paper}, about {date}). Line breaks are as extracted: some paragraphs are "
+           "cut off where the page's layout broke them.", paper=md_text(first["paper_title"]),
+           date=f"{first['issue_date']:%d %B %Y}" if lang == SOURCE_LANGUAGE else
+           f"{first['issue_date']:%Y}年{first['issue_date'].month}月{first['issue_date'].day}日"),
         "",
-        (f"Each of the {len(spans)} figures in `figures.csv` is "
-        '<mark class="cq-figure">highlighted</mark> where it is printed; hover for its id and '
-        "value. A chapter's *Source* link lands on the clause and outlines it. A number printed "
-        "again in a headline is highlighted where the sentence says it, not in the headline."),
+        tr("Each of the {count} figures in `figures.csv` is "
+           '<mark class="cq-figure">highlighted</mark> where it is printed; hover for its id '
+           "and value. A chapter's *Source* link lands on the clause and outlines it. A number "
+           "printed again in a headline is highlighted where the sentence says it, not in the "
+           "headline.", count=len(spans)),
         "",
-        "## The page",
+        f"## {tr('The page')}",
         "",
         '<div class="cq-page" lang="zh-Hans">',
         *marked_page(page, spans, titles),
         "</div>",
         "",
-        "## Every figure and its clause",
+        f"## {tr('Every figure and its clause')}",
         "",
-        ("By article. Value as printed, with its qualifier kept (≥, >, ≈); the id links to the "
-        "clause above."),
+        tr("By article. Value as printed, with its qualifier kept (≥, >, ≈); the id links to "
+           "the clause above."),
         "",
         *tables,
     ])
