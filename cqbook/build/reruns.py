@@ -303,8 +303,13 @@ def sweep(notebook: str, grid: dict[str, list[str]], params_file: Path | None = 
         writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+    from cqbook.build import sweep_report
+
+    report = sweep_report.write_report(folder, notebook, names, runs, results,
+                                       params.validate(params.read_declaration(path), {}))
     print(f"sweep {notebook}: {len(runs)} runs in {time.perf_counter() - started:.1f} s "
           f"-> {shown(table)}")
+    print(f"report: {shown(report)}")
     return table
 
 
