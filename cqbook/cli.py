@@ -98,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("notebook")
     show.add_argument("--json", action="store_true", help="print the declaration as JSON "
                       "Schema; rules between parameters go in the keyword x-cqbook-rules")
+
+    translations = commands.add_parser("translations", help="the other language editions' "
+                                       "translations (exit 1 if any is missing or stale)")
+    translations.add_argument("--missing", action="store_true", required=True,
+                              help="list every cell, caption or section with no current "
+                              "translation, with its English and the marker line to use")
     return parser
 
 
@@ -142,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: {error}", file=sys.stderr)
                 return 2
             return 0
+        if arguments.command == "translations":
+            from cqbook.build import editions
+
+            report, missing = editions.missing_report()
+            print(report)
+            return 1 if missing else 0
         if arguments.command in ("diff", "review"):
             from cqbook.build import diff, review
 

@@ -229,20 +229,25 @@ def match_page(lang: str, page: str, units: list[Unit],
     by_digest: dict[tuple[str, str], list[Entry]] = {}
     for entry in entries:
         by_digest.setdefault((entry.kind, entry.english_digest), []).append(entry)
-    problems, used = [], set()
+    used, unmatched = set(), []
     for unit in units:
         candidates = by_digest.get((unit.kind, unit.english_digest), [])
         entry = next((e for e in candidates if e.ident == unit.ident), None) or \
             next((e for e in candidates if id(e) not in used), None)
-        if entry is not None and entry.text.strip():
-            used.add(id(entry))
-            result.texts[(unit.kind, unit.ident)] = entry.text
+        if entry is None:
+            unmatched.append(unit)
             continue
-        stale = entry is None and any(e.kind == unit.kind and e.ident == unit.ident
-                                      for e in entries)
-        problems.append(Problem(shown, unit, "is stale: its English changed since it was "
-                                "translated" if stale else ("has an empty translation"
-                                if entry is not None else "has no translation")))
+        used.add(id(entry))
+        result.texts[(unit.kind, unit.ident)] = entry.text
+    # Stale: an entry left over under the cell's own id (it translates older English); an
+    # entry whose English moved to another cell was matched above, so a new cell there is
+    # missing, not stale.
+    leftover = {(e.kind, e.ident) for e in entries if id(e) not in used}
+    problems = [Problem(shown, unit, "is stale: its English changed since it was translated"
+                        if (unit.kind, unit.ident) in leftover else "has no translation")
+                for unit in unmatched]
+    problems += [Problem(shown, unit, "has an empty translation") for unit in units
+                 if not result.texts.get((unit.kind, unit.ident), "x").strip()]
     return result, problems
 
 
@@ -264,7 +269,8 @@ def require(lang: str, repo: Path = REPO_ROOT) -> dict[str, PageTranslation]:
     if problems:
         more = (f" (and {len(problems) - 1} more; `python -m cqbook translations --missing` "
                 "lists them)") if len(problems) > 1 else ""
-        raise TranslationError(f"the {lang} edition cannot be built: {problems[0].line()}{more}")
+        raise TranslationError(f"the {lang} edition cannot be built: {problems[0].line()}{more}; "
+                               "nothing was built or published")
     return found
 
 

@@ -230,6 +230,10 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
     store = cache.Cache(CACHE_DIR, note=log)
     shared = cache.shared_inputs()
     stale = _stale_jobs(jobs, store, shared, cell_timeout, report)
+    if stale:  # a missing or stale translation fails before any kernel starts
+        from cqbook.build import editions
+
+        editions.check_all()
     _execute_into_cache(stale, store, n_workers, report, inputs, before)
     entries = {job.name: store.get(job.name) for job in jobs}
     commit = pages.commit_description()
@@ -259,19 +263,24 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
 def _build_and_publish(jobs: list[NotebookJob], entries: dict[str, dict], report: BuildReport,
                        commit: str, book_key: str, inputs: dict[str, str], before,
                        previous: dict | None) -> None:
-    from cqbook.build import pages, publishing, webfont
+    from cqbook.build import editions, pages, publishing, webfont
 
+    editions.check_all()
     publishing.remove_leftovers(previous, log)
     state = _book_state(jobs, entries, report.executed, commit)
     stage = publishing.stage_sources({job.name: job.output for job in jobs}, state)
     try:
         try:
-            html = publishing.build_html(stage)
+            editions.declare(stage)
+            html = publishing.build_html(stage, log)
+            # The other editions into html/<lang>/, published with it or not at all.
+            editions.build_editions(html, {job.name: job.output for job in jobs}, state, log)
         except publishing.BookBuildFailure as error:
             raise BuildError(f"Sphinx refused the book; {published_status(before)}.\n"
                              f"{error}") from None
-        pages.fill_webfont_stats(html, webfont.embed_cjk_font(html, CACHE_DIR / "webfont",
-                                                             log))
+        font = webfont.embed_cjk_font(html, CACHE_DIR / "webfont", log)  # every edition's
+        pages.fill_webfont_stats(html, font)
+        editions.share_webfont(html, font)
         # A process a cell left running could still be writing: look once more, last thing.
         _check_inputs_unchanged(inputs, "while the book was built", [], before)
         publishing.publish(html, stage, book_key, log)

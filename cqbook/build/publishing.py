@@ -53,8 +53,10 @@ class BookBuildFailure(RuntimeError):
 
 def book_source_files() -> list[Path]:
     """The hand-written inputs of the book (besides the executed notebooks)."""
+    from cqbook.build.editions import source_files
+
     prose = [p for p in BOOK_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    return [REPO_ROOT / name for name in BOOK_CONFIG_FILES] + prose
+    return [REPO_ROOT / name for name in BOOK_CONFIG_FILES] + prose + source_files()
 
 
 def stage_sources(executed_notebooks: dict[str, Path], state=None,
