@@ -23,6 +23,16 @@ def test_magnitudes_convert_yi_and_wan_to_cny():
     assert to_base(63242, "元") == 63242
 
 
+def test_every_conversion_has_its_way_back():
+    assert units.from_base(206e8, "亿元") == 206
+    assert units.from_base(to_base(150, "亩"), "亩") == pytest.approx(150)
+    assert units.to_yi(2.3381e11) == units.from_base(2.3381e11, "亿元") == 2338.1
+    assert units.from_yi(206) == to_base(206, "亿元")
+    assert units.to_wan(3_697_000) == 369.7 and units.from_wan(369.7) == 3_697_000
+    with pytest.raises(ValueError, match="unknown unit 'lakh'"):
+        units.from_base(1, "lakh")
+
+
 def test_mu_converts_to_square_metres_at_fifteen_mu_per_hectare():
     assert MU_IN_M2 == pytest.approx(666.6667, rel=1e-6)
     assert to_base(150, "亩") == pytest.approx(100_000)

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -29,8 +30,8 @@ from cqbook.dataset import units
 from cqbook.paths import DATA_DIR, REPO_ROOT
 
 PAGE_RESOURCE = "page"
-TABLES = ("articles", "entities", "exclusions", "figures", "glossary", "policy", "qualifiers",
-          "units")
+TABLES = ("articles", "entities", "exclusions", "figures", "glossary", "lists", "policy",
+          "qualifiers", "units")
 # Entity columns that hold a figure, and the base unit that figure must have.
 # Limits far above what one page needs (the whole package is ~100 KB, its longest CSV field
 # 146 characters), so that a runaway file is refused in a second instead of read for minutes.
@@ -50,6 +51,29 @@ ENTITY_FIGURE_COLUMNS = {
 
 class DataError(ValueError):
     """The data package is malformed; the message names the file, row and column."""
+
+
+@dataclass(frozen=True)
+class CountedList:
+    """A list of names the page prints, as a chapter counts it: its items in printed order,
+    and whether it ends in 等 ("and others"), which makes its count a floor."""
+
+    list_id: str
+    article_id: str
+    what_en: str
+    quote: str
+    items: tuple[str, ...]
+    separator: str
+    ends_with_deng: bool
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+    @property
+    def printed(self) -> str:
+        """The items joined as the page joins them, with 等 where the page prints it."""
+        return self.separator.join(self.items) + ("等" if self.ends_with_deng else "")
 
 
 def _display(path: Path) -> str:
@@ -304,6 +328,36 @@ def _check_headlines(path: Path, page: str, articles: pd.DataFrame) -> None:
                       row, "headline_zh")
 
 
+def _check_once_on_page(path: Path, page: str, frame: pd.DataFrame, column: str,
+                        what: str) -> None:
+    """Each value occurs exactly once in the page: the one place it stands for."""
+    for row, text in enumerate(frame[column], start=1):
+        found = page.count(text)
+        if found != 1:
+            times = "not at all" if found == 0 else f"{found} times"
+            _fail(path, f"{what} {text!r} occurs {times} in the source page, not exactly once",
+                  row, column)
+
+
+def _check_lists(path: Path, lists: pd.DataFrame) -> None:
+    """Every item stands in its quote, in the order given, and `ends_with_deng` says whether
+    等 follows the last one."""
+    for row, listed in enumerate(lists.to_dict("records"), start=1):
+        quote, position = listed["quote"], 0
+        for item in listed["items"].split("、"):
+            found = quote.find(item, position) if item else -1
+            if found < 0:
+                _fail(path, f"item {item!r} is not in the quote {quote!r} (after the items "
+                      "before it)", row, "items")
+            position = found + len(item)
+        printed = quote[position:position + 1] == "等"
+        if printed != bool(listed["ends_with_deng"]):
+            said = "does not end" if printed else "ends"
+            _fail(path, f"says the list {said} in 等, but the quote prints "
+                  f"{quote[position:position + 1]!r} after its last item", row,
+                  "ends_with_deng")
+
+
 # --- loading ---------------------------------------------------------------------------------
 
 
@@ -449,6 +503,10 @@ def _load(data_dir_text: str, stamp: tuple) -> tuple[dict, str]:
     _check_on_page(path_of["glossary"], page, tables["glossary"], "term_zh", "term")
     _check_on_page(path_of["exclusions"], page, tables["exclusions"], "context", "context")
     _check_headlines(path_of["articles"], page, tables["articles"])
+    _check_once_on_page(path_of["articles"], page, tables["articles"], "start", "start")
+    _check_on_page(path_of["articles"], page, tables["articles"], "byline_printed", "byline")
+    _check_once_on_page(path_of["lists"], page, tables["lists"], "quote", "quote")
+    _check_lists(path_of["lists"], tables["lists"])
     _check_entity_figures(path_of["entities"], tables["entities"], tables["figures"])
     _check_exclusions(path_of["exclusions"], tables["exclusions"])
     return tables, page
@@ -492,6 +550,30 @@ def quoted(text: str, data_dir=DATA_DIR) -> str:
     if text not in source_text(data_dir):
         raise DataError(f"not on the page: {text!r}")
     return text
+
+
+def article_texts(data_dir=DATA_DIR) -> dict[str, str]:
+    """Each article's text, in page order: from its `start` (articles.csv) to the next
+    article's, stripped."""
+    tables, page = _loaded(data_dir)
+    starts = sorted((page.index(start), article_id) for article_id, start in
+                    zip(tables["articles"]["article_id"], tables["articles"]["start"]))
+    ends = [at for at, _ in starts[1:]] + [len(page)]
+    return {article_id: page[at:end].strip() for (at, article_id), end in zip(starts, ends)}
+
+
+def counted_list(list_id: str, data_dir=DATA_DIR) -> CountedList:
+    """One list of lists.csv, by its id."""
+    frame = load_table("lists", data_dir).set_index("list_id", drop=False)
+    if list_id not in frame.index:
+        close = difflib.get_close_matches(list_id, list(frame.index), n=3)
+        hint = f" (did you mean: {', '.join(close)}?)" if close else ""
+        raise DataError(f"{_display(Path(data_dir) / 'lists.csv')}, column 'list_id': "
+                        f"unknown list id {list_id!r}{hint}")
+    row = frame.loc[list_id]
+    return CountedList(row["list_id"], row["article_id"], row["what_en"], row["quote"],
+                       tuple(row["items"].split("、")), row["separator"],
+                       bool(row["ends_with_deng"]))
 
 
 def quantity(figure) -> units.Quantity:

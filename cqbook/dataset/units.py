@@ -102,6 +102,35 @@ def to_base(value: float, unit: str) -> float:
     return float(value) * factor
 
 
+def from_base(value: float, unit: str) -> float:
+    """The inverse of to_base: a value in the unit's base unit, in `unit` (CNY -> 亿元)."""
+    try:
+        factor, _ = UNITS[unit]
+    except KeyError:
+        raise ValueError(f"unknown unit {unit!r} (known: {', '.join(UNITS)})") from None
+    return float(value) / factor
+
+
+def to_yi(number: float) -> float:
+    """A plain number in 亿 (1e8): CNY 2.3e11 -> 2338 (亿元)."""
+    return number / YI
+
+
+def from_yi(yi: float) -> float:
+    """A number given in 亿 as a plain number: 206 (亿元) -> CNY 2.06e10."""
+    return yi * YI
+
+
+def to_wan(number: float) -> float:
+    """A plain number in 万 (1e4): 3,697,000 people -> 369.7 (万人)."""
+    return number / WAN
+
+
+def from_wan(wan: float) -> float:
+    """A number given in 万 as a plain number: 369.7 (万人) -> 3,697,000."""
+    return wan * WAN
+
+
 def base_unit(unit: str) -> str:
     if unit not in UNITS:
         raise ValueError(f"unknown unit {unit!r} (known: {', '.join(UNITS)})")
