@@ -109,7 +109,7 @@ def test_run_writes_executed_notebook_html_page_and_headlines(fixture_repo):
     assert json.loads((folder / "parameters.json").read_text()) == {"factor": 5}
     assert json.loads((folder / "headline_values.json").read_text())[0]["value"] == 105
     assert "alpha_product" in result.stdout and "105 个" in result.stdout
-    assert "105" in (folder / "alpha.html").read_text()
+    assert "105" in (folder / "index.html").read_text()  # the chapter as the book shows it
     assert (folder / "alpha.ipynb").exists()
 
 
