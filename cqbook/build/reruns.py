@@ -116,7 +116,7 @@ def _keep(notebook: str, folder: Path, executed: Path, resolved: dict[str, Any],
         from cqbook.build import run_page
 
         page = run_page.write_page(
-            notebook, folder, executed, resolved, declaration.defaults(), headlines,
+            notebook, folder, executed, resolved, params.validate(declaration, {}), headlines,
             published or run_page.published_values(notebook), command, into_book)
         print(f"page: {shown(page)}")
     return folder
