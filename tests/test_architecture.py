@@ -111,3 +111,100 @@ def test_no_two_notebooks_define_the_same_helper():
 def test_a_helper_defined_twice_is_found():
     assert defined_names("def chart(title):\n    pass\nclass Box:\n    pass\n") == \
         {"chart", "Box"}
+
+
+# --- what a chapter's code may not do by hand ------------------------------------------------
+
+# A chapter converts through units (to_yi, to_wan, from_base …) and bounds through Bounds,
+# glues through record(): these are the hand-made versions, found in the code cells.
+MAGNITUDES = {"YI", "WAN", "MU_IN_M2"}
+
+
+def hand_work(source: str) -> list[str]:
+    """What a chapter's code does by hand that the package does once: a magnitude used in
+    arithmetic (units.YI, units.WAN), a bound typed as a label (bound="more_than"), a glue
+    call or import (record() glues)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in MAGNITUDES:
+            found.append(f"line {node.lineno}: converts by hand with {ast.unparse(node)}")
+        elif isinstance(node, ast.Name) and node.id in MAGNITUDES:
+            found.append(f"line {node.lineno}: converts by hand with {node.id}")
+        elif isinstance(node, ast.keyword) and node.arg == "bound" and isinstance(
+                node.value, ast.Constant):
+            found.append(f"line {node.lineno}: types the bound label {node.value.value!r}")
+        elif isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] == "glue":
+            found.append(f"line {node.lineno}: calls glue() (record() glues)")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom) else []) + [
+                alias.name for alias in node.names]
+            if any(name == "myst_nb" or name.startswith("myst_nb.") for name in names):
+                found.append(f"line {node.lineno}: imports myst_nb (record() glues)")
+    return sorted(found, key=lambda problem: int(problem.split()[1].rstrip(":")))
+
+
+def code_cells(path: Path) -> list[str]:
+    return [c["source"] for c in read_cells_quickly(path) if c["cell_type"] == "code"]
+
+
+def test_no_chapter_converts_units_types_a_bound_or_glues_by_hand():
+    problems = [f"{path.name} cell {index}: {problem}"
+                for path in sorted((REPO / "notebooks").glob("*.md"))
+                for index, source in enumerate(code_cells(path))
+                for problem in hand_work(source)]
+    assert not problems, "\n".join(problems)
+
+
+def test_hand_work_is_found():
+    source = ("from myst_nb import glue\nx = total / units.YI\ny = per_mu.value / WAN\n"
+              'record("a", 1, bound="more_than")\nglue("b", 2, display=False)\n'
+              'record("c", units.to_yi(x), bound=share.headline_bound)\n')
+    assert hand_work(source) == [
+        "line 1: imports myst_nb (record() glues)",
+        "line 2: converts by hand with units.YI",
+        "line 3: converts by hand with WAN",
+        "line 4: types the bound label 'more_than'",
+        "line 5: calls glue() (record() glues)",
+    ]
+
+
+def setup_problems(source: str) -> list[str]:
+    """A setup cell holds imports, one start(...) and display options; nothing else."""
+    problems, starts = [], 0
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        value = node.value if isinstance(node, (ast.Assign, ast.Expr)) else None
+        call = ast.unparse(value.func) if isinstance(value, ast.Call) else ""
+        if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Call):
+            call = ast.unparse(value.value.func)  # start().source
+        if call == "start":
+            starts += 1
+        elif call != "pd.set_option":
+            problems.append(f"line {node.lineno}: {ast.unparse(node).splitlines()[0]}")
+    if starts != 1:
+        problems.append(f"{starts} calls of start(), not one")
+    return problems
+
+
+def setup_cell(path: Path) -> str:
+    cells = [c for c in read_cells_quickly(path) if c["cell_type"] == "code"]
+    parameters = next(i for i, c in enumerate(cells) if "parameters" in c["tags"])
+    return cells[parameters + 1]["source"]
+
+
+def test_every_setup_cell_is_imports_and_one_start():
+    problems = {path.stem: setup_problems(setup_cell(path))
+                for path in sorted((REPO / "notebooks").glob("*.md"))}
+    assert not any(problems.values()), problems
+
+
+def test_a_setup_cell_with_a_helper_or_two_starts_is_found():
+    source = ("import pandas as pd\nfrom cqbook.analysis.chapter import start\n"
+              'article, text, SOURCE = start("banan_q3_signings")\npd.set_option("x", 1)\n'
+              "def bounds(figure_id):\n    return figure_id\n"
+              "page = package.source_text()\n")
+    assert setup_problems(source) == ["line 5: def bounds(figure_id):",
+                                      "line 7: page = package.source_text()"]
+    assert setup_problems("SOURCE = start().source\nstart()\n") == [
+        "2 calls of start(), not one"]

@@ -21,7 +21,28 @@ def sources_text():
 def test_every_figure_is_anchored_exactly_once_on_the_sources_page(sources_text):
     ids = re.findall(r'<span class="cq-anchor" id="([^"]+)"></span>', sources_text)
     figure_ids = set(package.figures()["figure_id"])
-    assert sorted(ids) == sorted(figure_ids)
+    assert sorted(i for i in ids if not i.startswith("list-")) == sorted(figure_ids)
+
+
+def test_every_counted_list_is_underlined_once_around_its_own_quote(sources_text):
+    lists = package.load_table("lists")
+    marked = re.findall(r'<mark class="cq-list" title="([^"]+)"><span class="cq-anchor" '
+                        r'id="list-([a-z0-9_]+)"></span>', sources_text)
+    assert sorted(list_id for _, list_id in marked) == sorted(lists["list_id"])
+    assert 'title="tongliang_storage_firms: ≥ 5 (' in sources_text  # 等: a floor
+    # The figure printed inside a list keeps its own highlight, nested in the list's.
+    assert ('id="list-tongliang_vehicle_parts_projects"></span>本次签约了智能座舱、传动系统、制动系统以及'
+            '<mark class="cq-figure"') in sources_text
+    assert sources_text.count('<a href="#list-') == len(lists)  # the table of lists
+
+
+def test_a_list_cutting_through_a_figures_clause_is_refused():
+    page = "甲乙丙丁戊"
+    with pytest.raises(ValueError, match="list l_one: its quote overlaps the clause of figure"):
+        pages.marked_page(page, {"f_one": (1, 4)}, {}, {"l_one": (2, 5)}, {})
+    html = pages.marked_page(page, {"f_one": (1, 3)}, {}, {"l_one": (0, 5)}, {})[0]
+    assert html.index('<mark class="cq-list"') < html.index('<mark class="cq-figure"')
+    assert html.endswith("</mark>丁戊</mark></p>")
 
 
 def test_each_anchor_sits_inside_the_highlight_of_its_own_quote(sources_text):

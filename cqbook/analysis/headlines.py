@@ -3,16 +3,28 @@
 In a notebook, `record("vehicles_per_day", 59.1, unit="辆/日")` glues the value under its name
 (for ``{glue:text}`` in any page) and its formatted text under `<name>_text` (bounds shown as
 ≥, ≈ …), and tags the glue output with the unit and the bound so that the pipeline can
-collect every notebook's headline values from the executed notebook alone.
+collect every notebook's headline values from the executed notebook alone. A value known only
+within bounds is given as its `Bounds` (`record(name, Bounds.more_than(50), ...)`), which
+carries its own bound; a text for the prose alone (a run note, a list as printed) is recorded
+with `headline=False`. Chapters glue through `record` only.
+
+`recorded(notebook, name)` reads back what another chapter recorded, as the book last
+committed it (results/headline_values.csv), so a chapter that compares never recomputes.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from typing import Any
 
+from cqbook.analysis.bounds import Bounds
 from cqbook.dataset.units import SYMBOL, format_bilingual
+from cqbook.paths import REPO_ROOT
+
+# The headline values of the book as last built (cqbook/build/results.py writes them).
+RESULTS_CSV = REPO_ROOT / "results" / "headline_values.csv"
 
 METADATA_KEY = "cqbook_headline"
 # English count units of the headline values, and their singular: a value of exactly 1 is
@@ -40,11 +52,21 @@ def _plain(value: Any) -> Any:
 
 
 def record(name: str, value: Any, unit: str = "", bound: str = "exact", label: str = "",
-           digits: int | None = None, text: str | None = None) -> Any:
+           digits: int | None = None, text: str | None = None, headline: bool = True) -> Any:
     """Glue `value` under `name` and its text under `<name>_text`, tagged as a headline
     value. The text is the package's one number format (units.format_bilingual: a Chinese
     magnitude followed by its English) unless given; an English count unit of SINGULAR
-    is singular for a value of 1."""
+    is singular for a value of 1. A `Bounds` value gives its number and its bound.
+    `headline=False`: `value` is a text for the prose, glued under `name` alone and kept
+    out of the headline values."""
+    if not headline:
+        if not isinstance(value, str):
+            raise TypeError(f"{name!r}: only a text is recorded for the prose alone, not "
+                            f"{type(value).__name__}")
+        _glue(name, value, {})
+        return value
+    if isinstance(value, Bounds):
+        value, bound = value.value, value.headline_bound
     if bound not in SYMBOL:
         raise ValueError(f"bound {bound!r} is not one of {sorted(SYMBOL)}")
     value = _plain(value)
@@ -65,6 +87,26 @@ def counted(number: int, singular: str, plural: str | None = None) -> str:
     """'1 project', '23 projects': a count with its noun in the number the count asks for."""
     noun = singular if number == 1 else (plural or singular + "s")
     return f"{number:,} {noun}"
+
+
+def _recorded_row(notebook: str, name: str) -> dict[str, str]:
+    with open(RESULTS_CSV, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if (row["notebook"], row["kind"], row["name"]) == (notebook, "headline", name):
+                return row
+    raise KeyError(f"{RESULTS_CSV.name}: {notebook} records no headline value {name!r}")
+
+
+def recorded(notebook: str, name: str) -> Any:
+    """The value `notebook` recorded as `name`, as results/headline_values.csv holds it (to
+    12 significant digits); KeyError naming both if it recorded none."""
+    return json.loads(_recorded_row(notebook, name)["value"])
+
+
+def recorded_bounds(notebook: str, name: str) -> Bounds:
+    """A recorded value with the bound it was recorded with."""
+    row = _recorded_row(notebook, name)
+    return Bounds.of_headline(json.loads(row["value"]), row["bound"])
 
 
 def _glue(name: str, value: Any, extra_metadata: dict) -> None:

@@ -30,6 +30,12 @@ def anchor_id(figure_id: str) -> str:
     return figure_id
 
 
+def list_anchor_id(list_id: str) -> str:
+    """The HTML id of a counted list (data/lists.csv) on the sources page: `list-<list_id>`,
+    never a figure's id (a list and a figure may share a name)."""
+    return f"list-{anchor_id(list_id)}"
+
+
 def source_href(figure_id: str, from_folder: str = "notebooks") -> str:
     """The relative URL of the figure's sentence, from a page in `from_folder` of the book."""
     depth = len([part for part in from_folder.strip("/").split("/") if part])

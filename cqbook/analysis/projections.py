@@ -22,6 +22,12 @@ def as_date(value: str | date) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
+def day_text(day: str | date) -> str:
+    """A day as the prose writes it: '28 April 2023'."""
+    day = as_date(day)
+    return f"{day.day} {day:%B %Y}"
+
+
 def days_in_operation(start: str | date, as_of: str | date, inclusive: bool) -> int:
     """Days from `start` to `as_of`. Inclusive counts both the first and the last day
     (28 April to 11 October 2023: 167 days); otherwise the difference of the dates (166)."""

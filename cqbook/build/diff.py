@@ -1,7 +1,7 @@
 """`diff`: what a change does to the report's numbers and charts.
 
 Compares the committed results files of the working tree (headline values and parameters,
-chart hashes) with those of a base revision: `--base REV`, else the merge base of HEAD with
+chart hashes), and the lists the chapters count (data/lists.csv), with those of a base revision: `--base REV`, else the merge base of HEAD with
 `origin/main`, else with `main`. Values are compared as values — the number (to the
 precision results.py writes), the unit, the bound — so a change below the display rounding
 still shows; the printed text and the label are compared too, as text.
@@ -19,13 +19,17 @@ from pathlib import Path
 
 from cqbook.build import results
 from cqbook.dataset.units import SYMBOL
-from cqbook.paths import REPO_ROOT
+from cqbook.paths import DATA_DIR, REPO_ROOT
 
 # Tried in this order when no base is named: a pull-request checkout usually has only the
 # remote branch, a laptop often only the local one.
 DEFAULT_BASES = ("origin/main", "main")
 VALUE_FIELDS = ("value", "unit", "bound", "text", "label")
 MARKER = "<!-- cqbook-diff -->"  # finds the sticky pull-request comment to update
+# What the chapters count off the page: a list whose items change moves a count the book
+# prints, even when no chapter's result changes with it.
+LISTS_CSV = DATA_DIR / "lists.csv"
+LIST_FIELDS = ("article_id", "quote", "items", "ends_with_deng")
 
 
 class DiffError(RuntimeError):
@@ -64,14 +68,24 @@ class ChartChange:
     new: dict[str, str] | None
 
 
+@dataclass(frozen=True)
+class ListChange:
+    kind: str  # changed | added | removed
+    list_id: str
+    old: dict[str, str] | None
+    new: dict[str, str] | None
+    fields: tuple[str, ...] = ()  # what changed, among LIST_FIELDS
+
+
 @dataclass
 class Changes:
     base: Base
     values: list[ValueChange] = field(default_factory=list)
     charts: list[ChartChange] = field(default_factory=list)
+    lists: list[ListChange] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.values or self.charts)
+        return bool(self.values or self.charts or self.lists)
 
 
 # --- git --------------------------------------------------------------------------------
@@ -219,6 +233,22 @@ def compare_charts(old_rows: list[dict], new_rows: list[dict]) -> list[ChartChan
     return changes
 
 
+def compare_lists(old_rows: list[dict], new_rows: list[dict]) -> list[ListChange]:
+    old = {r["list_id"]: r for r in old_rows}
+    new = {r["list_id"]: r for r in new_rows}
+    found = []
+    for list_id in sorted(old | new):
+        before, after = old.get(list_id), new.get(list_id)
+        if before is None or after is None:
+            found.append(ListChange("added" if before is None else "removed", list_id,
+                                    before, after))
+            continue
+        fields = tuple(f for f in LIST_FIELDS if before[f] != after[f])
+        if fields:
+            found.append(ListChange("changed", list_id, before, after, fields))
+    return found
+
+
 def changes(revision: str | None = None, base: Base | None = None) -> Changes:
     """Every headline value, parameter and chart that differs between the base and the
     working tree's results files."""
@@ -231,6 +261,11 @@ def changes(revision: str | None = None, base: Base | None = None) -> Changes:
         old = _rows(_text_at(base.commit, path), f"{relative} at {base.commit[:12]}", columns)
         new = _rows(_working_text(path), relative, columns)
         into.extend(compare(old, new))
+    relative = LISTS_CSV.relative_to(REPO_ROOT).as_posix()
+    columns = ["list_id", *LIST_FIELDS]
+    old = _rows(_text_at(base.commit, LISTS_CSV), f"{relative} at {base.commit[:12]}", columns)
+    new = _rows(_working_text(LISTS_CSV) if LISTS_CSV.exists() else "", relative, columns)
+    found.lists.extend(compare_lists(old, new))
     return found
 
 
@@ -274,6 +309,15 @@ def shown_fields(change: ValueChange) -> str:
     return ", ".join(change.fields)
 
 
+def shown_list(row: dict[str, str] | None) -> str:
+    """'≥ 5: 海辰、厚生、兴恒、金汇能、科达等': the count as the book takes it, then the items."""
+    if row is None:
+        return "—"
+    items = row["items"].split("、")
+    open_list = row["ends_with_deng"] == "true"
+    return f"{'≥ ' if open_list else ''}{len(items)}: {row['items']}{'等' if open_list else ''}"
+
+
 def shown_hash(row: dict[str, str] | None) -> str:
     return f"{row['format']} {row['sha256'][:12]}" if row else "—"
 
@@ -295,6 +339,11 @@ def as_text(found: Changes) -> str:
         lines.append(f"Charts (content hash): {len(found.charts)}")
         lines += _columns([(c.kind, f"{c.notebook}:{c.figure}",
                             f"{shown_hash(c.old)} → {shown_hash(c.new)}") for c in found.charts])
+    if found.lists:
+        lines.append(f"Counted lists (data/lists.csv): {len(found.lists)}")
+        lines += _columns([(c.kind, c.list_id, f"{shown_list(c.old)} → {shown_list(c.new)}",
+                            f"({', '.join(c.fields)})" if c.fields else "")
+                           for c in found.lists])
     if not found:
         lines.append("No headline value, parameter or chart changed.")
     return "\n".join(lines)
@@ -331,6 +380,12 @@ def as_markdown(found: Changes) -> str:
         lines += ["| " + " | ".join(_cell(t) for t in (
             c.notebook, c.figure, c.kind, shown_hash(c.old), shown_hash(c.new))) + " |"
             for c in found.charts]
+    if found.lists:
+        lines += ["", f"### Counted lists, data/lists.csv ({len(found.lists)})", "",
+                  "| list | change | old | new |", "|---|---|---|---|"]
+        lines += ["| " + " | ".join(_cell(t) for t in (
+            c.list_id, ", ".join(c.fields) or c.kind, shown_list(c.old), shown_list(c.new)))
+            + " |" for c in found.lists]
     lines += ["", ("Old and new charts side by side: `python -m cqbook review` writes "
                    "`_build/review/index.html`.")]
     return "\n".join(lines) + "\n"

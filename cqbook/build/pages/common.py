@@ -33,6 +33,9 @@ STYLESHEET = """\
    tests/test_accessibility_browser.py measures it), never the page's. */
 mark.cq-figure { background: #fdf0c2; color: #1f2328; padding: 0 0.1em;
                  border-bottom: 2px solid #B37A00; }
+/* Counted lists (data/lists.csv): underlined only, so the figures inside keep their colours. */
+mark.cq-list { background: none; color: inherit; border-bottom: 2px dotted #0072B2; }
+html[data-theme="dark"] mark.cq-list { border-bottom-color: #56B4E9; }
 .cq-anchor { scroll-margin-top: 6rem; }
 mark.cq-figure:has(.cq-anchor:target) { background: #ffd27a; color: #1f2328;
                                         outline: 2px solid #D55E00; }

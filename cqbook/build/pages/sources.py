@@ -1,5 +1,6 @@
 """The sources page: the page's text with every figure's clause highlighted and anchored,
-and every figure with its clause, by article."""
+every list a chapter counts underlined and anchored, and every figure and list with its
+clause."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cqbook.analysis.links import anchor_id
+from cqbook.analysis.links import anchor_id, list_anchor_id
 from cqbook.build.pages.common import (
     GENERATED,
     SOURCE_LANGUAGE,
@@ -59,9 +60,31 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(s, e) for s, e in merged]
 
 
+def list_spans(page: str, lists: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """Where each counted list is printed: its quote (which occurs once in the page)."""
+    return {row["list_id"]: (page.index(row["quote"]), page.index(row["quote"]) + len(row["quote"]))
+            for row in lists.sort_values("list_id").to_dict("records")}
+
+
+def _check_nesting(spans: dict[str, tuple[int, int]], lists: dict[str, tuple[int, int]]) -> None:
+    """A list's mark may hold whole figure marks, never half of one, and no other list: the
+    marks nest, or the highlight would cover the wrong words."""
+    for list_id, (start, end) in lists.items():
+        others = [(f"figure {f}", s, e, s < start or e > end) for f, (s, e) in spans.items()]
+        others += [(f"list {o}", s, e, True) for o, (s, e) in lists.items() if o != list_id]
+        for what, s, e, crossing in others:
+            if s < end and e > start and crossing:
+                raise ValueError(f"list {list_id}: its quote overlaps the clause of {what} "
+                                 "without holding it whole")
+
+
 def marked_page(page: str, spans: dict[str, tuple[int, int]],
-                titles: dict[str, str]) -> list[str]:
-    """The page as HTML paragraphs: figures' clauses in <mark>, an anchor per figure."""
+                titles: dict[str, str], lists: dict[str, tuple[int, int]] | None = None,
+                list_titles: dict[str, str] | None = None) -> list[str]:
+    """The page as HTML paragraphs: figures' clauses in <mark>, an anchor per figure; each
+    counted list's clause in a <mark class="cq-list"> around them, with its own anchor."""
+    lists, list_titles = lists or {}, list_titles or {}
+    _check_nesting(spans, lists)
     anchors: dict[int, list[str]] = {}
     for figure_id, (start, _) in spans.items():
         anchors.setdefault(start, []).append(figure_id)
@@ -75,11 +98,23 @@ def marked_page(page: str, spans: dict[str, tuple[int, int]],
                          if s < line_end and e > line_start])
         opens = {s: e for s, e in inside}
         closes = {e for _, e in inside}
-        out, open_mark = [], False
+        list_opens = {max(s, line_start): list_id for list_id, (s, e) in lists.items()
+                      if s < line_end and e > line_start}
+        list_closes = {min(e, line_end) for s, e in lists.values()
+                       if s < line_end and e > line_start}
+        out, open_mark, open_list = [], False, False
         for position in range(line_start, line_end):
             if position in closes and open_mark:
                 out.append("</mark>")
                 open_mark = False
+            if position in list_closes and open_list:
+                out.append("</mark>")
+                open_list = False
+            if position in list_opens:
+                list_id = list_opens[position]
+                out.append(f'<mark class="cq-list" title="{esc(list_titles.get(list_id, list_id))}">'
+                           f'<span class="cq-anchor" id="{esc(list_anchor_id(list_id))}"></span>')
+                open_list = True
             if position in opens:
                 ids = [f for f, (s, e) in spans.items() if s < opens[position] and e > position]
                 title = "; ".join(titles.get(f, f) for f in sorted(ids))
@@ -89,6 +124,8 @@ def marked_page(page: str, spans: dict[str, tuple[int, int]],
                 out.append(f'<span class="cq-anchor" id="{esc(anchor_id(figure_id))}"></span>')
             out.append(esc(page[position]))
         if open_mark:
+            out.append("</mark>")
+        if open_list:
             out.append("</mark>")
         paragraphs.append(f"<p>{''.join(out).strip()}</p>")
     return paragraphs
@@ -106,6 +143,17 @@ def sources_page(data_dir: Path = DATA_DIR, lang: str = SOURCE_LANGUAGE) -> str:
     spans = figure_spans(page, figures, articles)
     printed = {f["figure_id"]: package.quantity(f).format() for f in figures.to_dict("records")}
     titles = {f: f"{f}: {printed[f]}" for f in spans}
+    lists = package.load_table("lists", data_dir).sort_values("list_id")
+    counted = {row["list_id"]: ("≥ " if row["ends_with_deng"] else "")
+               + str(len(row["items"].split("、"))) for row in lists.to_dict("records")}
+    list_titles = {row["list_id"]: f"{row['list_id']}: {counted[row['list_id']]} "
+                   f"({row['what_en']})" for row in lists.to_dict("records")}
+    list_rows = [[(f'<a href="#{esc(list_anchor_id(row["list_id"]))}"><code>'
+                   f'{esc(row["list_id"])}</code></a>'), esc(row["what_en"]),
+                  esc(counted[row["list_id"]]),
+                  f'<span lang="zh-Hans">{esc(row["items"])}</span>',
+                  f'<span lang="zh-Hans">{esc(row["quote"])}</span>']
+                 for row in lists.to_dict("records")]
     tables = []
     for article in articles.sort_values("article_id").to_dict("records"):
         own = figures[figures["article_id"] == article["article_id"]].sort_values("figure_id")
@@ -136,10 +184,15 @@ def sources_page(data_dir: Path = DATA_DIR, lang: str = SOURCE_LANGUAGE) -> str:
            "printed again in a headline is highlighted where the sentence says it, not in the "
            "headline.", count=len(spans)),
         "",
+        tr("Each of the {count} lists a chapter counts (`lists.csv`) is "
+           '<mark class="cq-list">underlined</mark> where it is printed; hover for its id and '
+           "count. A list that ends in 等 (\"and others\") gives a floor, not a count (≥).",
+           count=len(list_rows)),
+        "",
         f"## {tr('The page')}",
         "",
         '<div class="cq-page" lang="zh-Hans">',
-        *marked_page(page, spans, titles),
+        *marked_page(page, spans, titles, list_spans(page, lists), list_titles),
         "</div>",
         "",
         f"## {tr('Every figure and its clause')}",
@@ -148,4 +201,9 @@ def sources_page(data_dir: Path = DATA_DIR, lang: str = SOURCE_LANGUAGE) -> str:
            "the clause above."),
         "",
         *tables,
+        f"## {tr('Every counted list and its clause')}",
+        "",
+        html_table([tr(c) for c in ("list", "what it lists", "count", "items",
+                                    "clause on the page")], list_rows, escape=False),
+        "",
     ])
