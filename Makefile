@@ -37,11 +37,18 @@ book: $(STAMP)
 pdf: book
 	$(BIN)/python -m cqbook pdf
 
+# Two pytest-xdist workers (tests/conftest.py keeps tests that share a set-up on one worker)
+# and the ten slowest tests printed last; `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup) \
+	  --durations=10
 
+# The build against the naive pipeline, and how it scales to 30 and 60 chapters (about an
+# hour on 2 cores); `make benchmark BENCHMARK=--quick` is a smoke run of a few minutes.
 benchmark: $(STAMP)
-	$(BIN)/python benchmarks/run_benchmarks.py
+	$(BIN)/python benchmarks/run_benchmarks.py $(BENCHMARK)
+	$(BIN)/python benchmarks/scaling.py $(BENCHMARK)
 
 # Installs the locked environment (every package, its version and its hashes) when the lock
 # changes; the stamp is written last, so a failed install retries.

@@ -170,7 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", type=lambda text: text.split(","), default=list(VARIANTS),
                         help="comma-separated variants to time, of: " + ", ".join(VARIANTS))
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: one round, a 4-run sweep, nothing written")
     arguments = parser.parse_args(argv)
+    if arguments.quick:
+        arguments.runs, arguments.sweep_runs, arguments.no_write = 1, 4, True
     unknown = sorted(set(arguments.only) - set(VARIANTS))
     if unknown:
         parser.error(f"--only: no variant {', '.join(unknown)} (variants: {', '.join(VARIANTS)})")

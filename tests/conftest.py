@@ -7,6 +7,7 @@ depending on the chapters' content or touching the developer's own `_build`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -70,12 +71,117 @@ def fixture_repo(built_fixture_repo, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def real_book_repo(tmp_path_factory) -> Path:
-    """A repository copy with the real book built once (shared by the real-book tests and
-    the browser tests)."""
+    """A repository copy with the real book built once per test session, shared read-only by
+    every test that reads the real book (the real-book, PDF and browser tests). A test that
+    changes anything in it fails, naming what changed (`_real_book_stays_as_built`): copy it
+    first (`shutil.copytree(real_book_repo, tmp_path / "repo", symlinks=True)`)."""
     repo = copy_repository(tmp_path_factory.mktemp("real") / "repo", fixture_book=False)
     result = cqbook(repo, "build", timeout=1800)
     assert result.returncode == 0, result.stdout + result.stderr
+    _as_built[repo] = tree_state(repo)
     return repo
+
+
+_as_built: dict[Path, dict[str, tuple]] = {}
+
+
+@pytest.fixture(autouse=True)
+def _real_book_stays_as_built(request):
+    yield
+    if "real_book_repo" not in request.fixturenames:
+        return
+    repo = request.getfixturevalue("real_book_repo")
+    now = tree_state(repo)
+    changed = changed_paths(_as_built[repo], now)
+    if changed:
+        _as_built[repo] = now  # one failure per change, not one for every later test
+        pytest.fail(f"this test wrote into the shared real book {repo}, which is read-only: "
+                    f"{', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''}",
+                    pytrace=False)
+
+
+def tree_state(root: Path) -> dict[str, tuple]:
+    """Kind, size and modification time of everything under `root` (bytecode caches aside:
+    kernels that import the copy's package write those)."""
+    state = {}
+    for directory, folders, files in os.walk(root):
+        folders[:] = [name for name in folders if name != "__pycache__"]
+        for name in folders + files:
+            path = Path(directory, name)
+            info = path.lstat()
+            state[path.relative_to(root).as_posix()] = (
+                "link" if path.is_symlink() else "dir" if name in folders else "file",
+                0 if name in folders else info.st_size, info.st_mtime_ns)
+    return state
+
+
+def changed_paths(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
+    return sorted(path for path in set(before) | set(after)
+                  if before.get(path) != after.get(path))
+
+
+# Under pytest-xdist (`make test`: `-n 2 --dist loadgroup`) tests that share an expensive
+# set-up run on one worker: every test of the real book (built once), each module with
+# module-scoped fixtures (a chapter's runs; nbval's one kernel per notebook). The rest, mostly
+# one fixture-book build each, is spread test by test. pytest 9 ignores the node ids that
+# xdist 3.8's own `xdist_group` rewrites, so the groups go from the workers (which collect)
+# to the controller's scheduler (which does not) through a file.
+GROUPS_FOLDER = "CQBOOK_TEST_GROUPS"
+
+
+def pytest_configure(config):
+    if getattr(config.option, "numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        import tempfile
+
+        os.environ[GROUPS_FOLDER] = tempfile.mkdtemp(prefix="cqbook-test-groups-")
+
+
+def pytest_unconfigure(config):
+    if "PYTEST_XDIST_WORKER" not in os.environ and os.environ.get(GROUPS_FOLDER):
+        shutil.rmtree(os.environ.pop(GROUPS_FOLDER), ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    worker, folder = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get(GROUPS_FOLDER)
+    if worker and folder:
+        groups = {item.nodeid: group for item in items if (group := _shared_setup(item))}
+        tmp = Path(folder, f".{worker}.json")
+        tmp.write_text(json.dumps(groups), encoding="utf-8")
+        tmp.replace(Path(folder, f"{worker}.json"))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedSetupScheduling(LoadScopeScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # every worker collected by now, and wrote the same
+                written = sorted(Path(os.environ[GROUPS_FOLDER]).glob("gw*.json"))
+                self.groups = json.loads(written[0].read_text(encoding="utf-8"))
+            return self.groups.get(nodeid, nodeid)
+
+    return SharedSetupScheduling(config, log)
+
+
+# Modules that share a set-up through a cache of their own rather than a fixture.
+SHARED_BY_MODULES = {"test_review.py": "reviewed-repo", "test_review_browser.py": "reviewed-repo"}
+
+
+def _shared_setup(item) -> str | None:
+    if item.path.name in SHARED_BY_MODULES:
+        return SHARED_BY_MODULES[item.path.name]
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:  # nbval's cells: one kernel runs a notebook's cells in order
+        return f"module:{item.path}"
+    if "real_book_repo" in item.fixturenames:
+        return "real-book"
+    scopes = {definition.scope for definitions in info.name2fixturedefs.values()
+              for definition in definitions}
+    return f"module:{item.path}" if scopes & {"module", "class", "package"} else None
 
 
 def git_commit_all(repo: Path, message: str = "snapshot") -> None:

@@ -185,7 +185,7 @@ def build_html(stage: Path, note: Note | None = None) -> Path:
         shutil.rmtree(built, ignore_errors=True)
         reusable = False
         completed = _run_sphinx(source, built, fresh=True)
-    log = completed.stdout + completed.stderr
+    log = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", completed.stdout + completed.stderr)  # colours
     if completed.returncode != 0:
         raise BookBuildFailure(_summarise_sphinx_output(log))
     write_json_atomic(record, fingerprint)
@@ -281,8 +281,7 @@ _COUNTS = re.compile(r"(\d+) added, (\d+) changed, (\d+) removed")
 def pages_read(sphinx_log: str, from_scratch: bool) -> str:
     """`sphinx: read 2 pages (incremental; 0 added, 2 changed, 0 removed): book/index,
     notebooks/alpha`, from Sphinx's own output."""
-    read = [name for line in sphinx_log.replace("\r", "\n").splitlines()
-            for name in _READ_LINE.findall(re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", line))]
+    read = _READ_LINE.findall(sphinx_log.replace("\r", "\n"))
     counts = _COUNTS.search(sphinx_log)
     shown = ", ".join(sorted(read)) if len(read) <= 12 else f"{len(read)} pages"
     return (f"sphinx: read {len(read)} page{'s' if len(read) != 1 else ''} "

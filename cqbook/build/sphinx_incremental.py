@@ -11,6 +11,9 @@ tells it:
 - Every page's navigation shows every chapter's title: when a page it re-read has a new
   title, every page is written again.
 
+And it leaves no trace of being incremental: no emptied search entries, no images or
+downloads that no page uses any more, the same style-sheet links as a clean build.
+
 Run as ``python -m cqbook.build.sphinx_incremental SOURCE OUTPUT DOCTREES JOBS [fresh]``:
 jupyter-book's own build function (the configuration exactly as `jupyter-book build` makes
 it: `-W -n --keep-going`), with this extension added. Exit 0: built; 1: Sphinx refused
@@ -20,6 +23,7 @@ the book (warnings, errors); 3: Sphinx itself crashed (a damaged environment, sa
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -47,10 +51,48 @@ def _all_pages_if_a_title_changed(app, env) -> list[str]:
     return sorted(env.found_docs) if changed else []
 
 
+def _copy_mystnb_css_before_writing(app) -> None:
+    """myst-nb copies its style sheet when the build has finished; pages written while it is
+    in _static/ link it with a `?v=` checksum. Copied first, a clean build's pages link it as
+    an incremental build's do."""
+    from myst_nb.sphinx_ext import add_global_html_resources
+
+    if app.builder.format == "html":
+        Path(app.outdir, "_static").mkdir(parents=True, exist_ok=True)
+        add_global_html_resources(app, None)
+
+
+def _drop_emptied_search_terms(app, *_arguments) -> list:
+    """An incremental build loads the last search index and prunes the pages read again,
+    leaving words no page holds any more as empty entries: dropped, as a clean build has none."""
+    indexer = getattr(app.builder, "indexer", None)
+    for mapping in (getattr(indexer, "_mapping", {}), getattr(indexer, "_title_mapping", {})):
+        for word in [word for word, pages in mapping.items() if not pages]:
+            del mapping[word]
+    return []
+
+
+def _remove_outputs_no_page_uses(app, exception) -> None:
+    """Sphinx never deletes an image or download a page no longer uses (a chart whose
+    content, and so its file name, changed): removed, as a clean build never writes them."""
+    if exception is not None or app.builder.format != "html":
+        return
+    images = {name for _pages, name in app.env.images.values()}
+    downloads = {Path(target).parts[0] for _pages, target in app.env.dlfiles.values()}
+    for folder, kept in ((Path(app.outdir, "_images"), images),
+                         (Path(app.outdir, "_downloads"), downloads)):
+        for path in folder.iterdir() if folder.is_dir() else []:
+            if path.name not in kept:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
 def setup(app):
     app.connect("doctree-read", _note_pasted_notebooks)
     app.connect("env-before-read-docs", _remember_titles)
     app.connect("env-get-updated", _all_pages_if_a_title_changed)
+    app.connect("builder-inited", _copy_mystnb_css_before_writing)
+    app.connect("html-collect-pages", _drop_emptied_search_terms)
+    app.connect("build-finished", _remove_outputs_no_page_uses)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

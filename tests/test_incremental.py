@@ -1,0 +1,113 @@
+"""Incremental Sphinx on the fixture book: a change is read again where it shows and nowhere
+else (judged by Sphinx's own "reading sources" lines), a damaged environment is rebuilt by
+itself, and a build that fails publishes nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+from conftest import cqbook
+from test_faults import book_snapshot
+
+pytestmark = pytest.mark.slow
+
+WORKSPACE = ("_build", "sphinx", "en")
+
+
+def pages_read(output: str) -> tuple[str, set[str]]:
+    """("incremental" or "from scratch", the pages Sphinx read) from the build's line."""
+    match = re.search(r"^sphinx: read \d+ pages? \((incremental|from scratch)[^)]*\)(?:: (.*))?$",
+                      output, flags=re.MULTILINE)
+    assert match, output
+    return match.group(1), set(filter(None, (match.group(2) or "").split(", ")))
+
+
+def page_text(repo, page: str) -> str:
+    """What a reader reads (Chinese runs are wrapped in `<span lang="zh-Hans">`)."""
+    return re.sub(r"<[^>]+>", "", (repo / "_build" / "html" / page).read_text(encoding="utf-8"))
+
+
+def edit_markdown_cell(repo, name: str, text: str) -> None:
+    path = repo / "notebooks" / f"{name}.ipynb"
+    notebook = json.loads(path.read_text())
+    notebook["cells"][0]["source"] += f"\n\n{text}"
+    path.write_text(json.dumps(notebook, indent=1))
+
+
+def rename_chapter(repo, name: str, title: str) -> None:
+    path = repo / "notebooks" / f"{name}.ipynb"
+    notebook = json.loads(path.read_text())
+    notebook["cells"][0]["source"] = re.sub(r"^# .*", f"# {title}",
+                                            "".join(notebook["cells"][0]["source"]), count=1)
+    path.write_text(json.dumps(notebook, indent=1))
+
+
+def build(repo):
+    result = cqbook(repo, "build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_a_notebook_no_page_pastes_from_is_the_only_page_read_again(fixture_repo):
+    edit_markdown_cell(fixture_repo, "beta", "Edited.")
+    assert pages_read(build(fixture_repo).stdout) == ("incremental", {"notebooks/beta"})
+    assert "Edited." in page_text(fixture_repo, "notebooks/beta.html")
+
+
+def test_the_page_that_pastes_from_a_changed_notebook_is_read_again_with_it(fixture_repo):
+    (fixture_repo / "params" / "book.yml").write_text("alpha:\n  factor: 3\n")
+    assert pages_read(build(fixture_repo).stdout) == ("incremental",
+                                                     {"notebooks/alpha", "book/index"})
+    assert "63 个" in page_text(fixture_repo, "book/index.html")
+
+
+def test_an_incremental_build_publishes_what_a_clean_build_publishes(fixture_repo):
+    (fixture_repo / "params" / "book.yml").write_text("alpha:\n  factor: 3\n")
+    build(fixture_repo)
+    incremental = book_snapshot(fixture_repo)
+    shutil.rmtree(fixture_repo.joinpath(*WORKSPACE))
+    (fixture_repo / "_build" / "published.json").unlink()  # so the book is built again
+    assert pages_read(build(fixture_repo).stdout)[0] == "from scratch"
+    assert book_snapshot(fixture_repo) == incremental
+
+
+@pytest.mark.parametrize("damage", [
+    lambda workspace: (workspace / "out" / "doctrees" / "environment.pickle").write_bytes(
+        b"\x80\x05not a pickle"),
+    lambda workspace: (workspace / "out" / "doctrees" / "notebooks" / "alpha.doctree")
+    .write_bytes(b"\x80\x05not a pickle"),
+    lambda workspace: (workspace / "built.json").write_text("{}"),
+    lambda workspace: shutil.rmtree(workspace / "src"),
+], ids=["environment", "a-doctree", "record", "sources"])
+def test_a_damaged_workspace_falls_back_to_a_full_build(fixture_repo, damage):
+    damage(fixture_repo.joinpath(*WORKSPACE))
+    # A new title: every page is written again, so every doctree is read back.
+    rename_chapter(fixture_repo, "beta", "Renamed chapter")
+    result = build(fixture_repo)
+    assert pages_read(result.stdout)[1] == {"book/index", "notebooks/alpha", "notebooks/beta"}
+    assert "Renamed chapter" in page_text(fixture_repo, "notebooks/alpha.html")
+
+
+def test_a_failed_incremental_build_leaves_the_published_book_byte_identical(fixture_repo):
+    before, link = book_snapshot(fixture_repo), (fixture_repo / "_build" / "html").readlink()
+    edit_markdown_cell(fixture_repo, "beta", "See {doc}`no-such-page`.")
+    result = cqbook(fixture_repo, "build")
+    assert result.returncode != 0 and "no-such-page" in result.stderr
+    assert book_snapshot(fixture_repo) == before
+    assert (fixture_repo / "_build" / "html").readlink() == link
+    # Sphinx's environment now holds the page read with its warning: the next build must not
+    # take the page as up to date and publish it.
+    again = cqbook(fixture_repo, "build")
+    assert again.returncode != 0 and "no-such-page" in again.stderr
+    assert book_snapshot(fixture_repo) == before
+
+
+def test_a_new_chapter_title_is_shown_on_every_page(fixture_repo):
+    rename_chapter(fixture_repo, "beta", "Renamed chapter")
+    result = build(fixture_repo)
+    assert pages_read(result.stdout)[1] == {"notebooks/beta"}
+    for page in ("book/index.html", "notebooks/alpha.html", "notebooks/beta.html"):
+        assert "Renamed chapter" in page_text(fixture_repo, page), page
