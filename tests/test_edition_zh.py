@@ -134,6 +134,21 @@ def test_glued_text_is_translated_by_shape_with_every_number_kept():
                                   "wagons of cars` (value '5 wagons of cars')")
 
 
+def test_a_run_note_that_lists_changed_parameters_keeps_the_list_as_it_is():
+    """Parameters other than the page's (`params/book.yml`, `run --into-book`) make notes no
+    fixed shape can hold: `{*}` keeps the varying list (names and values: code)."""
+    shapes = editions.ValueShapes.read("zh")
+    note = shapes.translate("yongchuan_run_note", "This run departs from the page: "
+                            "vehicles_shipped = 13702 (page: 12702).", "notebooks/yongchuan")
+    assert note == "本次运行与版面不同：vehicles_shipped = 13702 (page: 12702)。"
+    note = shapes.translate(
+        "tongliang_run_note", "This run departs from the page: projects_signed = 30 (page: 27)"
+        "; the vehicle-parts value is assumed at 55 亿元 (CNY 5.5 bn), above the page's bound "
+        "(ASSUMPTION).", "notebooks/tongliang")
+    assert note == ("本次运行与版面不同：projects_signed = 30 (page: 27)；汽车零部件组的金额假定为"
+                    "55亿元，高于版面给出的下限（假设）。")
+
+
 def test_the_chinese_notebook_keeps_every_code_cell_and_output_of_the_executed_one():
     """Only Markdown, captions, alt texts and glued strings change; glued numbers, code,
     tables and charts are the executed notebook's."""

@@ -59,6 +59,7 @@ _CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef“”"
 _CJK_RUN = re.compile(f"[{_CJK}](?:[{_CJK}0-9.,+—]*[{_CJK}])?")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _LATIN = re.compile(r"[A-Za-z]")
+_PIECE = f"{_CJK_RUN.pattern}|{_NUMBER.pattern}"  # what a placeholder stands for
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
 _ENGLISH_DATE = re.compile(rf"\b(\d{{1,2}}) ({'|'.join(_MONTHS)}) (\d{{4}})\b")
 GLUE_PREFIX = "application/papermill.record/"
@@ -392,10 +393,38 @@ class ValueShapes:
             return shape.format(*pieces)  # numbers and Chinese only: as it is
         text = self.by_key.get((key, shape), self.general.get(shape))
         if text is None:
+            text = self._with_rest(key, english)
+            if text is not None:
+                return text
             raise TranslationError(
                 f"translations/{self.lang}/{VALUES_FILE}: no translation of the value glued as "
                 f"`{key}` in {where}, shape `en: {shape}` (value {english!r})")
         return text.format(*pieces)
+
+    def _with_rest(self, key: str, english: str) -> str | None:
+        """An entry whose shape holds `{*}` (text that varies with the parameters, such as
+        the list of values a run departs from the page with): that part is kept as it is,
+        its parameter names and values being code; `{0}`, `{1}` … are the pieces around it."""
+        shape, pieces = value_shape(english)
+        english = shape.format(*pieces)  # its dates as the edition writes them
+        candidates = [(e, t) for (k, e), t in self.by_key.items() if k == key] + \
+            sorted(self.general.items(), key=lambda entry: -len(entry[0]))  # longest first
+        for pattern_shape, text in candidates:
+            if "{*}" not in pattern_shape:
+                continue
+            parts = re.split(r"(\{\*\}|\{\d+\})", pattern_shape)
+            slots = parts[1::2]  # re.split keeps the separators at the odd places
+            pattern = "".join(
+                ("(.+?)" if part == "{*}" else f"({_PIECE})") if number % 2 else
+                re.escape(part.replace("{{", "{").replace("}}", "}"))
+                for number, part in enumerate(parts))
+            found = re.fullmatch(pattern, english)
+            if found is None:
+                continue
+            held = [value for slot, value in zip(slots, found.groups()) if slot != "{*}"]
+            rest = next(value for slot, value in zip(slots, found.groups()) if slot == "{*}")
+            return text.replace("{*}", rest.replace("{", "{{").replace("}", "}}")).format(*held)
+        return None
 
 
 # ------------------------------------------------------------------ the edition's notebooks
@@ -455,8 +484,11 @@ def derived_config(lang: str, strings: Strings, repo: Path = REPO_ROOT) -> dict:
     config = yaml.safe_load((repo / "_config.yml").read_text(encoding="utf-8"))
     config["title"] = strings("book.title")
     config["author"] = strings("book.author")
-    config.setdefault("sphinx", {}).setdefault("config", {})["language"] = \
-        LANGUAGES[lang]["sphinx"]
+    sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx_config["language"] = LANGUAGES[lang]["sphinx"]
+    # myst-nb's toggles of hidden code are English whatever the language.
+    sphinx_config["nb_code_prompt_show"] = strings("nb.code_prompt_show")
+    sphinx_config["nb_code_prompt_hide"] = strings("nb.code_prompt_hide")
     return _with_switch(config, lang, editions(repo))
 
 
@@ -541,6 +573,10 @@ def build_editions(html: Path, executed_notebooks: dict[str, Path], state,
                 raise publishing.BookBuildFailure(f"the English book has a page folder `{lang}/`, "
                                                   f"where the {lang} edition goes")
             shutil.move(built, target)
+            # The theme's Jinja macros that Sphinx copies into _static/ as *.html: no page of
+            # the edition, and, opened, a page of broken links.
+            for macros in (target / "_static").glob("*.html"):
+                macros.unlink()
         finally:
             publishing.release_stage(stage)
 

@@ -1,0 +1,232 @@
+"""Both editions as readers meet them: every page of the English book and of the Chinese one
+(`_build/html/zh/`), built once in a copy of the repository, opened in Chromium offline.
+
+On every page of both: no console error, no failed or blocked request, every glued value
+filled; the header link lands on the same page in the other language and back; the numbers
+of each English page are the numbers of its Chinese counterpart (glued values, tables, charts);
+Chinese text is drawn with the book's own font; search in the Chinese edition finds Chinese
+words. Screenshots go to `test-artifacts/edition-zh/`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from browsing import LOCAL_HOSTS, serve
+from test_search_browser import found_pages
+from test_webfont_browser import CJK_CLASS, FONT_URL_PATH, PROBE_JS, _assert_drawn_with_book_font
+
+from cqbook.build import editions, webfont
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts" / "edition-zh"
+SKIPPED = {"genindex.html", "search.html"}
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+# What a page shows: glued values, cell outputs (tables), chart files, the header link.
+SHOWN_JS = r"""() => ({
+  pasted: [...document.querySelectorAll("main .pasted-text")].map(e => e.textContent),
+  outputs: [...document.querySelectorAll("main .cell_output")].map(e => {
+    const copy = e.cloneNode(true);  // a chart's caption is prose, translated
+    copy.querySelectorAll("figcaption").forEach(c => c.remove());
+    return copy.textContent.replace(/\s+/g, " ").trim();}),
+  charts: [...document.querySelectorAll("main img")].map(i => new URL(i.src).pathname
+                                                          .split("/").pop()),
+  switch: document.querySelector("a.cq-edition-switch")?.href || null,
+  lang: document.documentElement.lang,
+  text: document.querySelector("main")?.innerText || ""})"""
+
+
+@pytest.fixture(scope="module")
+def book_html(real_book_repo) -> Path:
+    return (real_book_repo / "_build" / "html").resolve()
+
+
+def english_pages(html_dir: Path) -> list[str]:
+    return sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html")
+                  if p.relative_to(html_dir).parts[0] not in ("zh", "_static", "_sources",
+                                                              "_images")
+                  and p.name not in SKIPPED
+                  and 'http-equiv="refresh"' not in p.read_text(encoding="utf-8").lower())
+
+
+@pytest.fixture(scope="module")
+def visits(browser, book_html):
+    """Each page of both editions opened once: what it logged and showed."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    results = {}
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    current: dict[str, list[str]] = {}
+
+    def offline_only(route):
+        url = urlsplit(route.request.url)
+        if url.scheme in ("data", "blob", "about") or url.hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            current["problems"].append(f"blocked request to another host: {route.request.url}")
+            route.abort()
+
+    context.route("**/*", offline_only)
+    with serve(book_html) as origin:
+        try:
+            for english in english_pages(book_html):
+                for name in (english, f"zh/{english}"):
+                    current["problems"] = problems = []
+                    page = context.new_page()
+                    page.on("console", lambda m, p=problems: p.append(
+                        f"console {m.type}: {m.text}") if m.type == "error" else None)
+                    page.on("pageerror", lambda e, p=problems: p.append(f"uncaught: {e}"))
+                    page.on("requestfailed", lambda r, p=problems: p.append(
+                        f"request failed: {r.url}"))
+                    page.on("response", lambda r, p=problems: p.append(
+                        f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+                    page.goto(f"{origin}/{name}", wait_until="load")
+                    page.wait_for_load_state("networkidle")
+                    shown = page.evaluate(SHOWN_JS)
+                    if shown["switch"]:
+                        shown["switch"] = urlsplit(shown["switch"]).path.lstrip("/")
+                    if name.startswith("zh/"):
+                        page.screenshot(path=ARTIFACTS / f"{name.replace('/', '-')[:-5]}.png",
+                                        full_page=True)
+                    results[name] = {"problems": list(problems), **shown}
+                    page.close()
+        finally:
+            context.close()
+    return results
+
+
+def test_every_page_exists_in_both_editions_and_opens_without_errors(visits, book_html):
+    english = english_pages(book_html)
+    assert {"book/summary.html", "book/sources.html", "book/glossary.html", "book/data.html",
+            "book/build_info.html", "book/method.html", "notebooks/yongchuan.html"} <= set(english)
+    zh_pages = {p.relative_to(book_html / "zh").as_posix()
+                for p in (book_html / "zh").rglob("*.html")
+                if p.relative_to(book_html / "zh").parts[0] not in ("_static", "_sources")}
+    assert set(english) <= zh_pages
+    problems = {name: visit["problems"] for name, visit in visits.items() if visit["problems"]}
+    assert not problems, json.dumps(problems, indent=1, ensure_ascii=False)
+    assert {visit["lang"] for name, visit in visits.items() if name.startswith("zh/")} == {"zh-CN"}
+
+
+def test_every_glued_value_is_filled_in_both_editions(visits):
+    empty = {name: visit["pasted"].count("") for name, visit in visits.items()
+             if any(not text.strip() for text in visit["pasted"])}
+    assert not empty, empty
+    raw = {name for name, visit in visits.items()
+           if "{glue" in visit["text"] or "glue:text" in visit["text"]}
+    assert not raw, raw
+    assert sum(len(v["pasted"]) for n, v in visits.items() if n.startswith("zh/")) >= 150
+
+
+def test_the_header_link_lands_on_the_same_page_in_the_other_language(visits, browser,
+                                                                      book_html):
+    wrong = {name: visit["switch"] for name, visit in visits.items()
+             if visit["switch"] != (name[3:] if name.startswith("zh/") else f"zh/{name}")}
+    assert not wrong, wrong
+    # A reader clicking it: the chapter, then back.
+    with serve(book_html) as origin:
+        page = browser.new_page()
+        try:
+            page.goto(f"{origin}/notebooks/yongchuan.html", wait_until="load")
+            page.click("a.cq-edition-switch")
+            page.wait_for_url(f"{origin}/zh/notebooks/yongchuan.html")
+            assert page.locator("main h1").first.inner_text().startswith("永川")
+            page.click("a.cq-edition-switch")
+            page.wait_for_url(f"{origin}/notebooks/yongchuan.html")
+            assert page.locator("main h1").first.inner_text().startswith("Yongchuan")
+        finally:
+            page.close()
+
+
+def _numbers(texts: list[str]) -> set[str]:
+    found = set()
+    for text in texts:
+        # English dates are written 2023年4月28日 in Chinese: compare them in that form.
+        text = editions._ENGLISH_DATE.sub(
+            lambda m: f"{m.group(3)}年{editions._MONTHS.index(m.group(2)) + 1}月"
+                      f"{int(m.group(1))}日", text)
+        found |= set(NUMBER.findall(text))
+    return found
+
+
+def test_each_chinese_page_shows_the_numbers_of_its_english_counterpart(visits):
+    """Same glued values (a Chinese value drops only the English conversion: 5.56 亿元
+    (CNY 556 m) -> 5.56亿元), the same tables (cell outputs, byte for byte as text) and the
+    same charts (the same image files)."""
+    checked, different = 0, {}
+    for name, english in visits.items():
+        if name.startswith("zh/"):
+            continue
+        chinese = visits[f"zh/{name}"]
+        extra = _numbers(chinese["pasted"]) - _numbers(english["pasted"])
+        if extra or chinese["outputs"] != english["outputs"] \
+                or chinese["charts"] != english["charts"] \
+                or len(chinese["pasted"]) != len(english["pasted"]):
+            different[name] = {"numbers only in zh": sorted(extra),
+                               "outputs equal": chinese["outputs"] == english["outputs"],
+                               "charts": [english["charts"], chinese["charts"]]}
+        checked += bool(english["pasted"] or english["outputs"])
+    assert not different, json.dumps(different, indent=1, ensure_ascii=False)
+    assert checked >= 7  # six chapters and the summary
+    summary = visits["zh/book/summary.html"]["pasted"]
+    assert any("12,702" in text for text in summary)
+
+
+def test_chinese_text_of_the_chinese_edition_is_drawn_with_the_books_font(browser, book_html):
+    blocked: list[str] = []
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+
+    def offline_only(route):
+        url = urlsplit(route.request.url)
+        if url.hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", offline_only)
+    drawn = []
+    try:
+        with serve(book_html) as origin:
+            for name in ("zh/book/summary.html", "zh/notebooks/banan.html",
+                         "zh/book/build_info.html", "zh/book/glossary.html"):
+                page = context.new_page()
+                session = context.new_cdp_session(page)
+                page.goto(f"{origin}/{name}", wait_until="load")
+                page.evaluate("document.fonts.ready.then(() => true)")
+                probe = page.evaluate(PROBE_JS, [CJK_CLASS, webfont.FONT_FAMILY,
+                                                 FONT_URL_PATH])
+                _assert_drawn_with_book_font(page, session, name, probe, blocked)
+                drawn.append(len(probe["text"]))
+                page.close()
+    finally:
+        context.close()
+    assert min(drawn) > 50, drawn
+    # One font for both editions, subset to the characters of both.
+    from fontTools.ttLib import TTFont
+
+    font = book_html / webfont.FONTS_FOLDER / webfont.SUBSET_FILE
+    assert not (book_html / "zh" / webfont.FONTS_FOLDER).exists()
+    covered = {chr(code) for code in TTFont(font).getBestCmap()}
+    missing = webfont.book_characters(book_html / "zh") - covered
+    assert not missing, "".join(sorted(missing))
+
+
+def test_search_in_the_chinese_edition_finds_chinese_words(browser, book_html):
+    with serve(book_html) as origin:
+        page = browser.new_page()
+        try:
+            search = urljoin(f"{origin}/", "zh/search.html")
+            for query, chapter in (("永川", "yongchuan"), ("投资强度", "banan"),
+                                   ("专用线", "yongchuan"), ("亩均论英雄", "manufacturing"),
+                                   ("推算", "yongchuan")):
+                found = found_pages(page, search, query)
+                assert f"notebooks/{chapter}" in found, (query, sorted(found))
+        finally:
+            page.close()
