@@ -114,7 +114,11 @@ def _shown(value: Any) -> str:
 
 
 def _title(entry: dict, against: str) -> str:
-    return f"{entry['label'] or entry['name']} — 随 {against} 变化 (as {against} varies)"
+    import textwrap
+
+    # A long label would widen the figure past the page and shrink the chart in it.
+    label = textwrap.fill(entry["label"] or entry["name"], 70)
+    return f"{label} — 随 {against} 变化 (as {against} varies)"
 
 
 def _unit_label(entry: dict) -> str:
@@ -157,6 +161,12 @@ def _lines(chart: Path, notebook: str, names: list[str], runs: list[dict], value
     ax.annotate(f"default {swept} = {_shown(default)}", xy=(_axis_value(default), 1),
                 xycoords=("data", "axes fraction"), xytext=(4, -12),
                 textcoords="offset points", fontsize=8, color=PALETTE["grey"])
+    if any(isinstance(_axis_value(run[swept]), date) for run in runs):
+        import matplotlib.dates as mdates
+
+        locator = mdates.AutoDateLocator(maxticks=7)  # full dates on every tick overlap
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_xlabel(swept)
     ax.set_ylabel(_unit_label(entry) + _SYMBOL_SUFFIX.get(bound, ""))
     if rest:
@@ -237,7 +247,7 @@ figure { margin: 2rem 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.9em; color: #444; }
 table { border-collapse: collapse; font-size: 0.85em; } td, th { padding: 0.2em 0.6em;
         border-bottom: 1px solid #ccc; text-align: left; }
-code { font-size: 0.9em; }
+code { font-size: 0.9em; } .scroll { overflow-x: auto; }
 """
 
 
@@ -270,8 +280,8 @@ def _page(folder: Path, notebook: str, names: list[str], runs: list[dict],
         (f"<p>Not charted (not a number in every run): {esc(', '.join(skipped))}.</p>"
          if skipped else ""),
         "<h2>表 · The runs</h2>",
-        "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in heads)
-        + "</tr></thead><tbody>", *rows, "</tbody></table>",
+        '<div class="scroll"><table><thead><tr>' + "".join(f"<th>{esc(h)}</th>" for h in heads)
+        + "</tr></thead><tbody>", *rows, "</tbody></table></div>",
     ])
     font_face = _font_face(folder, body)
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
