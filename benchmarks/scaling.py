@@ -32,7 +32,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from run_benchmarks import BIN, NOT_COPIED, REPO, run, run_all
+from run_benchmarks import NOT_COPIED, REPO, naive_build, run
 
 RESULTS = REPO / "benchmarks"
 TARGETS = {"changed 60 / changed 6": 1.5, "clean / naive at 60": 0.33, "peak MiB at 60": 400}
@@ -135,17 +135,6 @@ def prepare_naive(repo: Path, jobs: int, scratch: Path) -> tuple[Path, Path, lis
     return sources, inputs, names
 
 
-def naive(repo: Path, sources: Path, inputs: Path, names: list[str]) -> tuple[float, int]:
-    output = sources / "output"
-    shutil.rmtree(output, ignore_errors=True)
-    commands = [([str(BIN / "papermill"), str(inputs / f"{name}.ipynb"),
-                  str(sources / "notebooks" / f"{name}.ipynb"), "-k", "python3",
-                  "--cwd", str(repo / "notebooks")], repo) for name in names]
-    commands.append(([str(BIN / "jupyter-book"), "build", str(sources), "--path-output",
-                      str(output)], repo))
-    return run_all(commands)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=lambda t: [int(x) for x in t.split(",")],
@@ -182,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 return run(command, cwd, env)
 
             steps = [("naive", lambda s=sources, i=inputs, n=names, r=naive_repo:
-                      naive(r, s, i, n)),
+                      naive_build(r, s, i, n)),
                      ("clean", clean), ("no-op", lambda c=command, w=cwd, e=env: run(c, w, e)),
                      ("changed", changed)]
             if round_number % 2:  # alternate the naive pipeline's place in the round
