@@ -113,12 +113,12 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _title(entry: dict, against: str) -> str:
+def _title(entry: dict, against: str, width: int = 70) -> str:
     import textwrap
 
-    # A long label would widen the figure past the page and shrink the chart in it.
-    label = textwrap.fill(entry["label"] or entry["name"], 70)
-    return f"{label} — 随 {against} 变化 (as {against} varies)"
+    # A long title would widen the figure past the page and shrink the chart in it.
+    return textwrap.fill(f"{entry['label'] or entry['name']} — 随 {against} 变化 "
+                         f"(as {against} varies)", width)
 
 
 def _unit_label(entry: dict) -> str:
@@ -127,6 +127,10 @@ def _unit_label(entry: dict) -> str:
 
 def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
+
+    # Room above the axes for every line of the title (new_figure's suptitle).
+    lines = fig._suptitle.get_text().count("\n") + 1 if fig._suptitle else 1
+    fig.subplots_adjust(top=0.97 - 0.22 / fig.get_figheight() * (lines + 0.6))
 
     fig.savefig(path, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
@@ -205,13 +209,13 @@ def _heat_map(chart: Path, notebook: str, names: list[str], runs: list[dict], va
         position = (rows.index(run[down]), columns.index(run[across]))
         grid[position] = value
         labels[position] = text
-    fig, ax = new_figure(_title(entry, f"{across} × {down}"),
+    width = max(7.0, 1.1 * len(columns) + 2.5)
+    fig, ax = new_figure(_title(entry, f"{across} × {down}", int(width * 9)),
                          f"cqbook sweep {notebook}, {len(runs)} runs",
-                         figsize=(max(5.0, 1.1 * len(columns) + 2.5),
-                                  max(3.0, 0.6 * len(rows) + 1.8)))
+                         figsize=(width, max(3.0, 0.6 * len(rows) + 1.8)))
     image = ax.imshow(grid, cmap="cividis", aspect="auto", origin="lower")
     colour_bar = fig.colorbar(image, ax=ax)
-    colour_bar.set_label(_unit_label(entry) + _SYMBOL_SUFFIX.get(entry["bound"], ""))
+    colour_bar.set_label((entry["unit"] or entry["name"]) + _SYMBOL_SUFFIX.get(entry["bound"], ""))
     ax.set_xticks(range(len(columns)), [_shown(c) for c in columns])
     ax.set_yticks(range(len(rows)), [_shown(r) for r in rows])
     ax.set_xlabel(across)
