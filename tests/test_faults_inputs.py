@@ -243,7 +243,7 @@ def test_the_page_that_run_writes_shows_page_text_as_text(hostile_repo, tmp_path
     (repo / "notebooks" / "gamma.ipynb").write_text(json.dumps(GLUE_NOTEBOOK))
     result = cqbook(repo, "run", "gamma", "-p", "lines", "2")
     assert result.returncode == 0, result.stdout + result.stderr
-    html = next((repo / "runs").glob("gamma__*/gamma.html")).read_text(encoding="utf-8")
+    html = next((repo / "runs").glob("gamma__*/index.html")).read_text(encoding="utf-8")
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert not re.search(r"<img[^>]*onerror", html)
 
@@ -255,7 +255,7 @@ def test_chapter_tables_show_data_text_as_text(tmp_path):
     edit_cell(repo / "data", "figures", "banan_investment_total", "measure", f"{IMG} {ROLE}")
     result = cqbook(repo, "run", "banan")
     assert result.returncode == 0, result.stdout + result.stderr
-    html = next((repo / "runs").glob("banan__*/banan.html")).read_text(encoding="utf-8")
+    html = next((repo / "runs").glob("banan__*/index.html")).read_text(encoding="utf-8")
     _assert_shown_as_text(html)
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
 
