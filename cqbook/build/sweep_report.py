@@ -215,7 +215,7 @@ def _heat_map(chart: Path, notebook: str, names: list[str], runs: list[dict], va
                          figsize=(width, max(3.0, 0.6 * len(rows) + 1.8)))
     image = ax.imshow(grid, cmap="cividis", aspect="auto", origin="lower")
     colour_bar = fig.colorbar(image, ax=ax)
-    colour_bar.set_label((entry["unit"] or entry["name"]) + _SYMBOL_SUFFIX.get(entry["bound"], ""))
+    colour_bar.set_label(_unit_label(entry) + _SYMBOL_SUFFIX.get(entry["bound"], ""))
     ax.set_xticks(range(len(columns)), [_shown(c) for c in columns])
     ax.set_yticks(range(len(rows)), [_shown(r) for r in rows])
     ax.set_xlabel(across)
