@@ -565,7 +565,8 @@ def build_editions(html: Path, executed_notebooks: dict[str, Path], state,
             raise publishing.BookBuildFailure(str(error)) from None
         try:
             try:
-                built = publishing.build_html(stage, note)
+                built = publishing.build_html(
+                    stage, note and (lambda line, lang=lang: note(f"{lang} edition: {line}")))
             except publishing.BookBuildFailure as error:
                 raise publishing.BookBuildFailure(f"the {lang} edition: {error}") from None
             target = Path(html) / lang

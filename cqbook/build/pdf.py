@@ -86,6 +86,23 @@ class Part:
 # --- reading the built book ---------------------------------------------------------------------
 
 
+def edition(html_dir: Path) -> tuple[str, Path | None]:
+    """(`zh`, the English book) for an edition's folder inside the English book (see
+    cqbook/build/editions.py), else (`en`, None)."""
+    from cqbook.build.editions import LANGUAGES
+
+    html_dir = Path(html_dir)
+    if html_dir.name in LANGUAGES and (html_dir.parent / "index.html").is_file():
+        return html_dir.name, html_dir.parent
+    return "en", None
+
+
+def _translator(html_dir: Path):
+    from cqbook.build.pages.common import translator
+
+    return translator(edition(html_dir)[0])
+
+
 def _read(html_dir: Path, path: str) -> str:
     file = html_dir / path
     if not file.is_file():
@@ -136,7 +153,15 @@ def article(html_dir: Path, path: str) -> str:
 
 
 def provenance(html_dir: Path) -> dict[str, str]:
-    """Paper and date (inferred), build commit and data hash, as the book printed them."""
+    """Paper and date (inferred), build commit and data hash, as the book printed them (an
+    edition's: as the English book beside it printed them, the same build)."""
+    english = edition(html_dir)[1]
+    if english is not None:
+        from cqbook.build.editions import value_shape
+
+        facts = provenance(english)
+        shape, pieces = value_shape(facts["date"])
+        return {**facts, "date": shape.format(*pieces)}
     info = _read(html_dir, "book/build_info.html")
     sources = _text(_read(html_dir, "book/sources.html"))
     found = {
@@ -183,23 +208,26 @@ def _rewrite(body: str, part: Part, parts: list[Part]) -> str:
     return re.sub(r'\b(id|href|src)="([^"]*)"', attribute, body)
 
 
-def _title_page(title: str, facts: dict[str, str]) -> str:
-    rows = [("Newspaper (inferred)", f'<span lang="zh-Hans">{html.escape(facts["paper"])}</span>'),
-            ("Issue (inferred)", f"about {html.escape(facts['date'])}"),
-            ("Build commit", f"<code>{html.escape(facts['commit'])}</code>"),
-            ("Data package (SHA-256)", f"<code>{html.escape(facts['data_hash'])}</code>")]
+def _title_page(title: str, facts: dict[str, str], tr) -> str:
+    rows = [(tr("Newspaper (inferred)"),
+             f'<span lang="zh-Hans">{html.escape(facts["paper"])}</span>'),
+            (tr("Issue (inferred)"), tr("about {date}", date=html.escape(facts["date"]))),
+            (tr("Build commit"), f"<code>{html.escape(facts['commit'])}</code>"),
+            (tr("Data package (SHA-256)"), f"<code>{html.escape(facts['data_hash'])}</code>")]
     table = "".join(f"<tr><th scope=\"row\">{k}</th><td>{v}</td></tr>" for k, v in rows)
     return (f'<section class="cq-pdf-title-page"><p class="cq-pdf-title">{html.escape(title)}</p>'
-            '<p class="cq-pdf-subtitle">PDF edition of the HTML book, printed from the same '
-            f"build</p><table>{table}</table></section>")
+            f'<p class="cq-pdf-subtitle">{tr(SUBTITLE)}</p><table>{table}</table></section>')
 
 
-def _contents(parts: list[Part], pages: dict[str, int]) -> str:
+SUBTITLE = "PDF edition of the HTML book, printed from the same build"
+
+
+def _contents(parts: list[Part], pages: dict[str, int], tr) -> str:
     items = "".join(
         f'<li><a href="#{p.key}">{html.escape(p.title)}</a>'
         f'<span class="cq-pdf-page-number">{pages.get(p.key, "")}</span></li>' for p in parts)
-    return ('<nav class="cq-pdf-contents" aria-label="Contents"><p class="cq-pdf-contents-title">'
-            f"Contents</p><ol>{items}</ol></nav>")
+    return (f'<nav class="cq-pdf-contents" aria-label="{tr("Contents")}"><p '
+            f'class="cq-pdf-contents-title">{tr("Contents")}</p><ol>{items}</ol></nav>')
 
 
 def document(html_dir: Path, pages: dict[str, int] | None = None) -> tuple[str, list[Part]]:
@@ -209,13 +237,13 @@ def document(html_dir: Path, pages: dict[str, int] | None = None) -> tuple[str, 
     sheets = "\n".join(
         re.sub(r'href="([^"]+)"', lambda m: f'href="{urljoin(f"{ORIGIN}/{parts[0].path}", m[1])}"',
                tag) for tag in re.findall(r'<link\b[^>]*rel="stylesheet"[^>]*>', first))
-    book_title = document_title(html_dir)
-    body = [_title_page(book_title, provenance(html_dir)), _contents(parts, pages or {})]
+    book_title, tr = document_title(html_dir), _translator(html_dir)
+    body = [_title_page(book_title, provenance(html_dir), tr), _contents(parts, pages or {}, tr)]
     for part in parts:
         body.append(f'<section class="cq-pdf-part" id="{part.key}">'
                     f"{_rewrite(article(html_dir, part.path), part, parts)}</section>")
     text = ("<!DOCTYPE html>\n"
-            f'<html lang="en"><head><meta charset="utf-8"><title>{html.escape(book_title)}'
+            f'<html lang="{"en" if edition(html_dir)[1] is None else "zh-Hans"}"><head><meta charset="utf-8"><title>{html.escape(book_title)}'
             f"</title>\n{sheets}\n<style>{PRINT_CSS}</style></head>\n"
             f'<body><main class="bd-article">{"".join(body)}</main></body></html>\n')
     return text, parts
@@ -225,7 +253,11 @@ def document(html_dir: Path, pages: dict[str, int] | None = None) -> tuple[str, 
 
 
 def pdf_name(html_dir: Path) -> str:
-    """`<book>.pdf`: the book's title, lower case, words joined by hyphens."""
+    """`<book>.pdf`: the book's title, lower case, words joined by hyphens (an edition's:
+    the English name, `-<lang>` added)."""
+    lang, english = edition(html_dir)
+    if english is not None:
+        return pdf_name(english).removesuffix(".pdf") + f"-{lang}.pdf"
     title = document_title(html_dir)
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") + ".pdf"
 
@@ -252,7 +284,11 @@ def _serve(html_dir: Path, combined: dict[str, str]):
                           body=combined[path])
             return
         file = (html_dir / path).resolve()
-        if file.is_relative_to(html_dir) and file.is_file():
+        english = edition(html_dir)[1]
+        if english is not None and not file.is_file():  # the font an edition shares
+            file = (english / path).resolve()
+        if (file.is_relative_to(html_dir) or english and file.is_relative_to(english)) \
+                and file.is_file():
             route.fulfill(status=200, path=str(file))
         else:
             route.fulfill(status=404, body="not in the book")
@@ -339,7 +375,9 @@ def write_pdf(html_dir: Path | None = None, output: Path | None = None) -> Path:
     output.parent.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
 
-    title = document_title(html_dir)
+    # Chromium draws the running header without the page's web fonts: an edition's header
+    # gives the English title, which needs none.
+    title = document_title(edition(html_dir)[1] or html_dir)
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as scratch:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -375,22 +413,26 @@ def link_pages(html_dir: Path, pdf: Path) -> int:
     from pypdf import PdfReader
 
     shutil.copyfile(pdf, html_dir / pdf.name)
+    tr = _translator(html_dir)
     pages = len(PdfReader(pdf).pages)
-    described = f"{pages} pages, {_size(pdf)}"
+    described = tr("{pages} pages, {size}", pages=pages, size=_size(pdf))
     root = root_page(html_dir)
     linked = 0
     for page in sorted(html_dir.rglob("*.html")):
         relative = page.relative_to(html_dir).as_posix()
+        if edition(html_dir / relative.split("/")[0])[1] is not None:
+            continue  # an edition in a folder of the book links its own PDF
         href = html.escape(posixpath.relpath(pdf.name, posixpath.dirname(relative) or "."))
         text = _ADDED.sub("", page.read_text(encoding="utf-8"))
         entry = (f'<li class="{LINK_CLASS}"><a href="{href}" class="btn btn-sm dropdown-item" '
-                 f'title="The whole book as a PDF ({described})"><span class="btn__icon-'
-                 'container"><i class="fas fa-book"></i></span><span class="btn__text-'
-                 f'container">PDF edition</span></a></li>\n')
+                 f'title="{tr("The whole book as a PDF ({described})", described=described)}">'
+                 '<span class="btn__icon-container"><i class="fas fa-book"></i></span><span '
+                 f'class="btn__text-container">{tr("PDF edition")}</span></a></li>\n')
         text, found = _PRINT_ENTRY.subn(lambda match, entry=entry: entry + match.group(0),
                                         text, count=1)
         if relative == root:
-            paragraph = (f'<p class="{LINK_CLASS} d-print-none">The whole book is also a PDF: '
+            paragraph = (f'<p class="{LINK_CLASS} d-print-none">'
+                         f'{tr("The whole book is also a PDF:")} '
                          f'<a href="{href}">{html.escape(pdf.name)}</a> ({described}).</p>')
             # after the article's own title (the theme prints a copy of it for print only)
             title = re.compile(r'(<article class="bd-article".*?<h1[^>]*>.*?</h1>)', re.DOTALL)
@@ -419,11 +461,16 @@ def publish_with_pdf(note=print) -> tuple[Path, int]:
             raise PdfError(f"{trouble}: run `make book` first")
         published = publishing.published_book()
         output = write_pdf(published)
+        editions = {folder.name: write_pdf(folder) for folder in sorted(published.iterdir())
+                    if folder.is_dir() and edition(folder)[1] is not None}
         stage = publishing.new_stage()
         try:
             copy = stage / "html-with-pdf"
             shutil.copytree(published, copy, symlinks=True)
             linked = link_pages(copy, output)
+            for lang, pdf in editions.items():
+                note(f"pdf: {pdf}\npdf: the {lang} edition links it from "
+                     f"{link_pages(copy / lang, pdf)} pages")
             if not linked:
                 raise PdfError(f"{published}: no page has the theme's download menu, so "
                                "nothing could link the PDF")
