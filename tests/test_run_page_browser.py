@@ -136,7 +136,7 @@ def test_the_what_changed_table_is_published_then_this_run(visit, run):
         assert before == published[entry["name"]]["text"] and after == entry["text"]
         moved = published[entry["name"]]["value"] != value_text(entry["value"])
         assert (change != "unchanged") == moved, (entry["name"], change)
-    rows = {row[0]: row[1:] for row in visit["changes"]}
-    assert [row for label, row in rows.items() if label.startswith("vehicles shipped")] == [
-        ["12,702 vehicles", "13,702 vehicles", "+1,000 (+7.9%)"]]
-    assert rows["days of regular operation up to the count"][2] == "unchanged"
+    rows = {entry["name"]: row[1:] for entry, row in zip(ran, visit["changes"])}
+    assert rows["yongchuan_vehicles_shipped"] == ["12,702 vehicles", "13,702 vehicles",
+                                                  "+1,000 (+7.9%)"]
+    assert rows["yongchuan_days_in_operation"][2] == "unchanged"
