@@ -197,7 +197,7 @@ def _check_build_folder() -> None:
     try:
         BUILD_DIR.mkdir(exist_ok=True)
         probe.write_bytes(b"")
-        probe.unlink()
+        probe.unlink(missing_ok=True)  # someone tidying `_build/.*` away may be quicker
     except OSError as error:
         raise BuildError(f"{cache.shown(BUILD_DIR)} is not writable ({error.strerror}): nothing "
                          "was built, and the published book is as it was") from None
