@@ -407,9 +407,10 @@ def _size(path: Path) -> str:
     return f"{path.stat().st_size / 1e6:.1f} MB"
 
 
-def link_pages(html_dir: Path, pdf: Path) -> int:
+def link_pages(html_dir: Path, pdf: Path, editions: tuple[str, ...] = ()) -> int:
     """Copy `pdf` into the book `html_dir` (a copy, not the published folder) and link it from
-    every page's download menu and from the root page's text; return how many pages link it."""
+    every page's download menu and from the root page's text, except the pages of the other
+    `editions` folders inside it; return how many pages link it."""
     from pypdf import PdfReader
 
     shutil.copyfile(pdf, html_dir / pdf.name)
@@ -420,6 +421,8 @@ def link_pages(html_dir: Path, pdf: Path) -> int:
     linked = 0
     for page in sorted(html_dir.rglob("*.html")):
         relative = page.relative_to(html_dir).as_posix()
+        if relative.split("/", 1)[0] in editions:  # another edition links its own PDF
+            continue
         if edition(html_dir / relative.split("/")[0])[1] is not None:
             continue  # an edition in a folder of the book links its own PDF
         href = html.escape(posixpath.relpath(pdf.name, posixpath.dirname(relative) or "."))
@@ -467,7 +470,7 @@ def publish_with_pdf(note=print) -> tuple[Path, int]:
         try:
             copy = stage / "html-with-pdf"
             shutil.copytree(published, copy, symlinks=True)
-            linked = link_pages(copy, output)
+            linked = link_pages(copy, output, tuple(editions))
             for lang, pdf in editions.items():
                 note(f"pdf: {pdf}\npdf: the {lang} edition links it from "
                      f"{link_pages(copy / lang, pdf)} pages")
