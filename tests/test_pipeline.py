@@ -149,3 +149,47 @@ def test_params_lists_each_parameter_with_rule_default_and_meaning(fixture_repo)
     assert result.returncode == 0
     assert "factor (int, >= 1, <= 1000) = 2" in result.stdout
     assert "what the base count is multiplied by" in result.stdout
+
+
+def _text_notebook(folder, name: str, code: str):
+    path = folder / f"{name}.md"
+    path.write_text(f"---\njupytext:\n  text_representation:\n    format_name: myst\n---\n"
+                    f"# {name}\n\n```{{code-cell}} ipython3\n{code}\n```\n", encoding="utf-8")
+    return path
+
+
+def _jobs(tmp_path, codes: dict[str, str]):
+    from cqbook.build.pipeline import NotebookJob
+
+    return [NotebookJob(name, _text_notebook(tmp_path, name, code), {}, {})
+            for name, code in codes.items()]
+
+
+def test_a_notebook_that_reads_recorded_values_runs_in_a_wave_after_them(tmp_path):
+    from cqbook.build.pipeline import execution_waves
+
+    jobs = _jobs(tmp_path, {
+        "summary": 'x = recorded_bounds("tongliang", "a") / recorded( "banan" , "b")',
+        "tongliang": "record('a', 1)", "banan": "record('b', 2)",
+        "later": "y = recorded('summary', 'c')"})
+    waves = [[job.name for job in wave] for wave in execution_waves(jobs)]
+    assert waves == [["tongliang", "banan"], ["summary"], ["later"]]
+
+
+@pytest.mark.parametrize("codes, message", [
+    ({"a": "recorded('nobody', 'x')"}, "a.md reads the recorded values of nobody: no notebook"),
+    ({"a": "recorded('b', 'x')", "b": "recorded('a', 'y')"},
+     "read each other's recorded values, so none can run first: a, b"),
+])
+def test_reads_of_no_notebook_or_in_a_circle_are_refused(tmp_path, codes, message):
+    from cqbook.build.pipeline import BuildError, execution_waves
+
+    with pytest.raises(BuildError, match=re.escape(message)):
+        execution_waves(_jobs(tmp_path, codes))
+
+
+def test_the_pipeline_and_the_chapters_name_the_same_hand_over_variable():
+    from cqbook.analysis import headlines
+    from cqbook.build import pipeline
+
+    assert pipeline.RECORDED_VARIABLE == headlines.RECORDED_VARIABLE

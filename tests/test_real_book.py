@@ -51,3 +51,32 @@ def test_two_clean_builds_write_identical_notebooks_and_figures(real_book_repo, 
         assert ((real_book_repo / "results" / name).read_bytes()
                 == (second_repo / "results" / name).read_bytes())
     shutil.rmtree(second_repo / "_build")
+
+
+def test_a_chapter_that_compares_runs_again_on_the_values_it_reads_of_this_build(
+        real_book_repo, tmp_path):
+    """summary_charts divides what tongliang and banan record: when tongliang's values move,
+    it runs after tongliang, on tongliang's new values, not on the committed results."""
+    import json
+
+    from conftest import executed_notebooks
+
+    repo = tmp_path / "repo"
+    shutil.copytree(real_book_repo, repo, symlinks=True)
+    (repo / "params" / "book.yml").write_text("tongliang:\n  investment_total_yi: 230.0\n",
+                                               encoding="utf-8")
+    result = cqbook(repo, "build", timeout=1800)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert executed_notebooks(result.stdout) == {"tongliang", "summary_charts"}
+    assert result.stdout.index("tongliang ") < result.stdout.index("summary_charts ")
+
+    def value(values: dict, notebook: str, name: str) -> float:
+        return next(h["value"] for h in values[notebook] if h["name"] == name)
+
+    before = json.loads((real_book_repo / "_build" / "headline_values.json").read_text())
+    after = json.loads((repo / "_build" / "headline_values.json").read_text())
+    other = value(after, "tongliang", "tongliang_other_average")
+    assert other != value(before, "tongliang", "tongliang_other_average")
+    reuse = value(after, "banan", "banan_reuse_average_per_project")
+    assert value(after, "summary_charts", "summary_tongliang_other_vs_reuse") == \
+        pytest.approx(other / reuse, rel=1e-9)

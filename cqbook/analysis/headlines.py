@@ -8,8 +8,10 @@ within bounds is given as its `Bounds` (`record(name, Bounds.more_than(50), ...)
 carries its own bound; a text for the prose alone (a run note, a list as printed) is recorded
 with `headline=False`. Chapters glue through `record` only.
 
-`recorded(notebook, name)` reads back what another chapter recorded, as the book last
-committed it (results/headline_values.csv), so a chapter that compares never recomputes.
+`recorded(notebook, name)` reads back what another chapter recorded, so a chapter that
+compares never recomputes. In a build the pipeline runs that chapter first and hands over its
+values of the same build (the file `CQBOOK_RECORDED` names); run on its own (nbval, `cqbook
+run`), a notebook reads them as the book last committed them (results/headline_values.csv).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from typing import Any
 
 from cqbook.analysis.bounds import Bounds
@@ -25,6 +28,7 @@ from cqbook.paths import REPO_ROOT
 
 # The headline values of the book as last built (cqbook/build/results.py writes them).
 RESULTS_CSV = REPO_ROOT / "results" / "headline_values.csv"
+RECORDED_VARIABLE = "CQBOOK_RECORDED"  # cqbook.build.pipeline sets it
 
 METADATA_KEY = "cqbook_headline"
 # English count units of the headline values, and their singular: a value of exactly 1 is
@@ -90,11 +94,17 @@ def counted(number: int, singular: str, plural: str | None = None) -> str:
 
 
 def _recorded_row(notebook: str, name: str) -> dict[str, str]:
-    with open(RESULTS_CSV, encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            if (row["notebook"], row["kind"], row["name"]) == (notebook, "headline", name):
-                return row
-    raise KeyError(f"{RESULTS_CSV.name}: {notebook} records no headline value {name!r}")
+    handed_over = os.environ.get(RECORDED_VARIABLE)
+    if handed_over:
+        with open(handed_over, encoding="utf-8") as handle:
+            rows, where = json.load(handle).get(notebook, []), "this build"
+    else:
+        with open(RESULTS_CSV, encoding="utf-8", newline="") as handle:
+            rows, where = list(csv.DictReader(handle)), RESULTS_CSV.name
+    for row in rows:
+        if (row["notebook"], row["kind"], row["name"]) == (notebook, "headline", name):
+            return row
+    raise KeyError(f"{where}: {notebook} records no headline value {name!r}")
 
 
 def recorded(notebook: str, name: str) -> Any:

@@ -119,7 +119,8 @@ def shown(path: Path) -> str:
 
 # Everything a build reads: a change to any of these while notebooks run means the book would
 # mix two versions of its inputs (a cell that writes into data/, an editor saving a file).
-INPUT_FOLDERS = (DATA_DIR, NOTEBOOKS_DIR, BOOK_DIR, PARAMS_DIR, PACKAGE_DIR)
+INPUT_FOLDERS = (DATA_DIR, NOTEBOOKS_DIR, BOOK_DIR, PARAMS_DIR, PACKAGE_DIR,
+                 REPO_ROOT / "translations")
 INPUT_FILES = ("_config.yml", "_toc.yml", "requirements.txt", "requirements.lock")
 
 

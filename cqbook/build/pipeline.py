@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -28,6 +29,11 @@ EXECUTED_DIR = BUILD_DIR / "executed"
 FAILURES_DIR = BUILD_DIR / "failures"
 CACHE_DIR = BUILD_DIR / "cache"
 HEADLINES_JSON = BUILD_DIR / "headline_values.json"
+# A notebook that compares (`recorded("tongliang", ...)`) runs after the notebooks it reads,
+# with their values of this build in this file; cqbook.analysis.headlines reads it.
+RECORDED_JSON = BUILD_DIR / "recorded.json"
+RECORDED_VARIABLE = "CQBOOK_RECORDED"
+_READS = re.compile(r"""\brecorded(?:_bounds)?\(\s*["']([A-Za-z0-9_]+)["']""")
 
 
 class BuildError(RuntimeError):
@@ -43,6 +49,7 @@ class NotebookJob:
     key: str = ""
     output: Path | None = None
     cell_timeout: int = CELL_TIMEOUT_SECONDS  # a cell running longer fails the build
+    reads: set[str] = field(default_factory=set)  # notebooks whose recorded values it reads
 
 
 @dataclass
@@ -229,12 +236,18 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
     inputs = cache.input_digests()
     store = cache.Cache(CACHE_DIR, note=log)
     shared = cache.shared_inputs()
-    stale = _stale_jobs(jobs, store, shared, cell_timeout, report)
-    if stale:  # a missing or stale translation fails before any kernel starts
-        from cqbook.build import editions
+    stale = []
+    for wave in execution_waves(jobs):
+        recorded = _recorded_rows(wave, store)
+        stale_now = _stale_jobs(wave, store, shared, cell_timeout, report, recorded)
+        if stale_now and not stale:  # a missing or stale translation fails before any kernel
+            from cqbook.build import editions
 
-        editions.check_all()
-    _execute_into_cache(stale, store, n_workers, report, inputs, before)
+            editions.check_all()
+        stale += stale_now
+        _execute_reading(recorded, stale_now, store, n_workers, report, inputs, before)
+    if not stale:
+        log(f"no notebook executed: all {len(jobs)} are up to date")
     entries = {job.name: store.get(job.name) for job in jobs}
     commit = pages.commit_description()
     book_key = _book_key(jobs, publishing.book_source_files(), shared, commit)
@@ -299,16 +312,72 @@ def _check_inputs_unchanged(inputs: dict[str, str], when: str, ran: list[str],
         raise BuildError(f"inputs changed {when}{by}: {shown}. A book built now would mix two "
                          "versions of them, so nothing was cached or published; "
                          f"{published_status(before)}. A cell must not write into data/, "
-                         "notebooks/, book/, params/ or cqbook/; restore the files (`git "
+                         "notebooks/, book/, params/, translations/ or cqbook/; restore the files (`git "
                          "status` lists them) and build again")
 
 
+def reads_of(source: Path) -> set[str]:
+    """The notebooks whose recorded values `source` reads: `recorded("tongliang", ...)`."""
+    from cqbook.build.notebook_files import read_cells_quickly
+
+    return {match.group(1) for cell in read_cells_quickly(source)
+            if cell["cell_type"] == "code" for match in _READS.finditer(cell["source"])}
+
+
+def execution_waves(jobs: list[NotebookJob]) -> list[list[NotebookJob]]:
+    """The jobs in the order their reads allow: each wave reads only earlier waves' values."""
+    names = {job.name for job in jobs}
+    for job in jobs:
+        job.reads = reads_of(job.source)
+        unknown = sorted(job.reads - names)
+        if unknown:
+            raise BuildError(f"{cache.shown(job.source)} reads the recorded values of "
+                             f"{', '.join(unknown)}: no notebook of the book is called so")
+    waves, done, left = [], set(), list(jobs)
+    while left:
+        ready = [job for job in left if job.reads <= done]
+        if not ready:
+            raise BuildError("these notebooks read each other's recorded values, so none can "
+                             f"run first: {', '.join(job.name for job in left)}")
+        waves.append(ready)
+        done |= {job.name for job in ready}
+        left = [job for job in left if job not in ready]
+    return waves
+
+
+def _recorded_rows(wave: list[NotebookJob], store: cache.Cache) -> dict[str, list[dict]]:
+    """This build's headline rows (as results/headline_values.csv has them) of every notebook
+    the wave reads; the earlier waves are in the cache by now."""
+    wanted = sorted({name for job in wave for name in job.reads})
+    return {name: results.headline_rows(name, store.get(name)["headlines"], {})
+            for name in wanted}
+
+
+def _execute_reading(recorded: dict[str, list[dict]], stale: list[NotebookJob],
+                     store: cache.Cache, n_workers: int, report: BuildReport,
+                     inputs: dict[str, str], before) -> None:
+    """Execute a wave, its kernels pointed at the values it reads (inherited by the forks)."""
+    if not (stale and recorded):
+        _execute_into_cache(stale, store, n_workers, report, inputs, before)
+        return
+    cache.write_json_atomic(RECORDED_JSON, recorded)
+    os.environ[RECORDED_VARIABLE] = str(RECORDED_JSON)
+    try:
+        _execute_into_cache(stale, store, n_workers, report, inputs, before)
+    finally:
+        os.environ.pop(RECORDED_VARIABLE, None)
+
+
 def _stale_jobs(jobs: list[NotebookJob], store: cache.Cache, shared: dict[str, str],
-                cell_timeout: int | None, report: BuildReport) -> list[NotebookJob]:
-    """Key every job; return those whose inputs changed since their cached execution."""
+                cell_timeout: int | None, report: BuildReport,
+                recorded: dict[str, list[dict]]) -> list[NotebookJob]:
+    """Key every job; return those whose inputs changed since their cached execution. What
+    a job reads of other notebooks is part of its key: it runs again when those values move."""
     stale = []
     for job in jobs:
-        job.key = cache.notebook_key(job.source, job.parameters, shared)
+        reads = {"reads": {name: recorded[name] for name in sorted(job.reads)}} \
+            if job.reads else {}
+        job.key = cache.notebook_key(job.source, job.parameters, {**shared, **reads})
         job.output = EXECUTED_DIR / f"{job.name}.ipynb"
         job.cell_timeout = cell_timeout or job.cell_timeout
         if store.is_fresh(job.name, job.key, job.output):
@@ -316,8 +385,6 @@ def _stale_jobs(jobs: list[NotebookJob], store: cache.Cache, shared: dict[str, s
             log(f"  {job.name:<24} up to date")
         else:
             stale.append(job)
-    if not stale:
-        log(f"no notebook executed: all {len(jobs)} are up to date")
     return stale
 
 
