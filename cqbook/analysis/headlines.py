@@ -45,7 +45,7 @@ SINGULAR = {
 }
 # myst_nb.ext.glue.GLUE_PREFIX. The glue output is written here rather than by
 # myst_nb.glue(): importing myst_nb pulls in Sphinx and costs every kernel seconds.
-# tests/test_headlines.py checks that myst-nb reads what we write.
+# tests/analysis/test_headlines.py checks that myst-nb reads what we write.
 GLUE_PREFIX = "application/papermill.record/"
 
 

@@ -26,7 +26,7 @@ started by jupyter_client; the build says so once. Both engines give every kerne
 `KERNEL_ENVIRONMENT` (one `PYTHONHASHSEED`, one BLAS thread), so they write the same bytes.
 
 What this module still takes from libraries' internals, and why (versions pinned exactly in
-requirements.lock; tests/test_engine.py compares a forked kernel with a real one):
+requirements.lock; tests/build/test_engine.py compares a forked kernel with a real one):
 
 | what | where | why |
 |---|---|---|
@@ -75,7 +75,7 @@ KERNEL_ENVIRONMENT = {"PYTHONHASHSEED": HASH_SEED, "OPENBLAS_NUM_THREADS": "1"}
 # imported inside the kernel) and jieba (it binds its log handler to sys.stderr at import).
 def _chapter_modules() -> tuple[str, ...]:
     """Every module a chapter may import: all of `dataset` and `analysis`
-    (tests/test_architecture.py), found, not listed, so a new one is preloaded too."""
+    (tests/build/test_architecture.py), found, not listed, so a new one is preloaded too."""
     import pkgutil
 
     import cqbook.analysis

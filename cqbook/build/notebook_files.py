@@ -76,7 +76,7 @@ def read_cells_quickly(path: Path) -> list[dict[str, Any]]:
     each): a no-op build reads every notebook's parameter declaration.
 
     For the text form, the code cells are the ```{code-cell} fences; their options (`:tags:`
-    lines, or a `---` YAML block) come before the code. tests/test_notebook_files.py checks
+    lines, or a `---` YAML block) come before the code. tests/build/test_notebook_files.py checks
     that this agrees with jupytext on every notebook.
     """
     import json

@@ -30,7 +30,7 @@ STYLESHEET = """\
 .cq-page p { margin: 0 0 0.6em 0; line-height: 1.9; }
 .cq-page { border-left: 3px solid #999999; padding-left: 1em; }
 /* Highlighted figures: own text colour in both modes (WCAG AA, 4.5:1; the browser test
-   tests/test_accessibility_browser.py measures it), never the page's. */
+   tests/browser/test_accessibility_browser.py measures it), never the page's. */
 mark.cq-figure { background: #fdf0c2; color: #1f2328; padding: 0 0.1em;
                  border-bottom: 2px solid #B37A00; }
 /* Counted lists (data/lists.csv): underlined only, so the figures inside keep their colours. */

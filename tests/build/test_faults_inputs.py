@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import copy_repository, cqbook
-from test_data_errors import edit_cell
+from data_edits import edit_cell
 from test_faults import book_snapshot
 
 pytestmark = pytest.mark.slow

@@ -23,7 +23,7 @@ from cqbook.build import webfont
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "webfont"
 FONT_URL_PATH = f"/_static/fonts/{webfont.SUBSET_FILE}"
 

@@ -22,7 +22,7 @@ from conftest import copy_repository, cqbook
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "run_page"
 FOLDER = "runs/yongchuan__vehicles_shipped=13702"
 

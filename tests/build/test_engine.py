@@ -23,7 +23,7 @@ from cqbook.build import engine, task_pool
 from cqbook.build.notebook_files import notebook_files
 from cqbook.build.progress import Progress
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 

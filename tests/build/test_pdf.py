@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from browsing import GLUE_ROLE
 from conftest import cqbook
-from test_book_browser import GLUE_ROLE
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -159,7 +159,7 @@ def test_chinese_is_drawn_with_an_embedded_font_and_reads_back(pdf, pages_text,
                                                               real_book_repo):
     fonts = poppler("pdffonts", str(pdf)).splitlines()[2:]
     assert fonts and all(" yes " in line[50:] for line in fonts), "every font is embedded"
-    # The book's web font (no system CJK font here: tests/test_webfont_browser.py) comes out
+    # The book's web font (no system CJK font here: tests/browser/test_webfont_browser.py) comes out
     # as Type 3 with a Unicode map, so the text reads back as Chinese.
     assert any("Type 3" in line for line in fonts)
     page = (real_book_repo / "data" / "raw" / "chongqing_daily_page.txt").read_text(

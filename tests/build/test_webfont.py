@@ -17,7 +17,7 @@ from cqbook.build import webfont
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ONE_MIB = 1024 * 1024
 
 

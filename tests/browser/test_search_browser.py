@@ -17,7 +17,7 @@ from sphinx.errors import ConfigError
 
 from cqbook.build import search
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # query -> the chapter that analyses it
 QUERIES = {

@@ -14,7 +14,7 @@ import pytest
 from browsing import LOCAL_HOSTS, serve
 from conftest import FIXTURES, copy_repository, cqbook
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "sweep_report"
 GRID = FIXTURES / "param_notebooks" / "grid.md"
 

@@ -13,7 +13,7 @@ from review_repos import reviewed_repo
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "review"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "review"
 
 SHOWN_JS = """() => {
   const visible = element => element && element.checkVisibility()

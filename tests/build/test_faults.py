@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import cqbook, executed_notebooks
-from test_data_errors import drop_column, edit_cell
+from data_edits import drop_column, edit_cell
 
 pytestmark = pytest.mark.slow
 

@@ -22,14 +22,13 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import pytest
-from browsing import LOCAL_HOSTS, serve
+from browsing import GLUE_ROLE, LOCAL_HOSTS, serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "book"
 SKIPPED_PAGES = {"genindex.html", "search.html"}
-GLUE_ROLE = re.compile(r"\{glue:text\}`/notebooks/(\w+)\.ipynb::(\w+):s`")
 
 # What a page knows about its images and inline SVGs after it has loaded.
 IMAGES_JS = """() => {

@@ -24,7 +24,7 @@ from cqbook.build import editions, webfont
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "edition-zh"
 SKIPPED = {"genindex.html", "search.html"}
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")

@@ -208,3 +208,22 @@ def test_a_setup_cell_with_a_helper_or_two_starts_is_found():
                                       "line 7: page = package.source_text()"]
     assert setup_problems("SOURCE = start().source\nstart()\n") == [
         "2 calls of start(), not one"]
+
+
+def test_the_tests_mirror_the_package_and_every_test_file_is_collected():
+    """tests/<wing>/ for each wing, plus chapters/ and browser/; pytest skips folders called
+    `build` unless told otherwise, and a test file it never collects passes silently."""
+    import subprocess
+    import sys
+
+    folders = {p.name for p in (REPO / "tests").iterdir() if p.is_dir()
+               and not p.name.startswith((".", "__"))}
+    assert folders == {"dataset", "analysis", "build", "chapters", "browser", "fixtures"}
+    assert not list((REPO / "tests").glob("test_*.py")), "a test file outside the wings"
+    listed = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p",
+                             "no:randomly", "tests"], cwd=REPO, capture_output=True, text=True,
+                            check=False).stdout
+    collected = {line.split("::", 1)[0] for line in listed.splitlines() if "::" in line}
+    files = {p.relative_to(REPO).as_posix() for p in (REPO / "tests").rglob("test_*.py")
+             if "fixtures" not in p.parts}
+    assert sorted(files - collected) == []

@@ -173,7 +173,7 @@ def test_a_number_too_long_to_read_is_refused_not_parsed(declaration):
 # ---------------------------------------------------------------- papermill's annotated form
 
 
-ANNOTATED = Path(__file__).parent / "fixtures" / "param_notebooks"
+ANNOTATED = Path(__file__).parents[1] / "fixtures" / "param_notebooks"
 
 
 @pytest.mark.parametrize("annotated, commented", [
@@ -210,7 +210,7 @@ def every_declaration():
     from cqbook.paths import NOTEBOOKS_DIR
 
     paths = {**notebook_files(NOTEBOOKS_DIR), **notebook_files(ANNOTATED),
-             **notebook_files(Path(__file__).parent / "fixtures" / "notebooks")}
+             **notebook_files(Path(__file__).parents[1] / "fixtures" / "notebooks")}
     return {name: read_declaration(path) for name, path in sorted(paths.items())}
 
 
@@ -349,7 +349,7 @@ def test_papermills_help_notebook_shows_the_same_names_and_help(notebook, tmp_pa
     from cqbook.paths import NOTEBOOKS_DIR
 
     paths = {**notebook_files(NOTEBOOKS_DIR), **notebook_files(ANNOTATED),
-             **notebook_files(Path(__file__).parent / "fixtures" / "notebooks")}
+             **notebook_files(Path(__file__).parents[1] / "fixtures" / "notebooks")}
     converted = tmp_path / f"{notebook}.ipynb"
     jupytext.write(jupytext.read(paths[notebook]), converted, fmt="ipynb")
     helped = subprocess.run([sys.executable, "-m", "papermill", "--help-notebook",
