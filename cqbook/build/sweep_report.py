@@ -48,7 +48,11 @@ def write_report(folder: Path, notebook: str, names: list[str], runs: list[dict[
     from cqbook.analysis.charts import use_book_style
 
     use_book_style()
-    headlines = _numeric_headlines(results)
+    numeric = _numeric_headlines(results)
+    # A value the swept parameters do not move is said once, not drawn as a flat chart.
+    constant = {name: _text_of(results[0], name) for name in numeric
+                if len({_value_of(result, name) for result in results}) == 1 < len(results)}
+    headlines = {name: entry for name, entry in numeric.items() if name not in constant}
     (folder / CHARTS).mkdir(parents=True, exist_ok=True)
     figures = []
     for index, (name, entry) in enumerate(headlines.items()):
@@ -60,10 +64,10 @@ def write_report(folder: Path, notebook: str, names: list[str], runs: list[dict[
         else:
             alt = _lines(chart, notebook, names, runs, values, entry, defaults)
         figures.append((chart.relative_to(folder).as_posix(), alt, entry))
-    skipped = sorted({h["name"] for result in results for h in result} - set(headlines))
+    skipped = sorted({h["name"] for result in results for h in result} - set(numeric))
     page = folder / REPORT
-    page.write_text(_page(folder, notebook, names, runs, results, figures, skipped, defaults),
-                    encoding="utf-8")
+    page.write_text(_page(folder, notebook, names, runs, results, figures, skipped, constant,
+                          defaults), encoding="utf-8")
     return page
 
 
@@ -257,7 +261,7 @@ code { font-size: 0.9em; } .scroll { overflow-x: auto; }
 
 def _page(folder: Path, notebook: str, names: list[str], runs: list[dict],
           results: list[list[dict]], figures: list, skipped: list[str],
-          defaults: dict[str, Any]) -> str:
+          constant: dict[str, str], defaults: dict[str, Any]) -> str:
     esc = html.escape
     swept = "; ".join(f"{n}: {', '.join(_shown(v) for v in dict.fromkeys(_key(r[n]) for r in runs))}"
                       for n in names)
@@ -281,6 +285,9 @@ def _page(folder: Path, notebook: str, names: list[str], runs: list[dict],
         + ", ".join(f"{esc(n)} = {esc(_shown(defaults.get(n)))}" for n in names)
         + '. Every value: <a href="results.csv">results.csv</a>.</p>',
         *sections,
+        ("<p>The same in every run, so not charted: "
+         + "; ".join(f"<code>{esc(name)}</code> {esc(text)}" for name, text in constant.items())
+         + ".</p>" if constant else ""),
         (f"<p>Not charted (not a number in every run): {esc(', '.join(skipped))}.</p>"
          if skipped else ""),
         "<h2>表 · The runs</h2>",

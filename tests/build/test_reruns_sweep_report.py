@@ -121,3 +121,21 @@ def test_charts_draw_chinese_without_a_warning(tmp_path, names, monkeypatch):
     text = page.read_text(encoding="utf-8")
     assert text.count("<img ") == 2 and "Not charted (not a number in every run): name" in text
     assert "https://" not in text and "http://" not in text
+
+
+def test_a_value_the_sweep_does_not_move_is_said_once_not_charted(tmp_path):
+    from matplotlib import pyplot as plt
+
+    from cqbook.build import sweep_report
+
+    kept = [i for i, run in enumerate(RUNS) if run["offset"] == 0.0]
+    results = [[*RESULTS[i], {"name": "grid_days", "value": 167, "unit": "days",
+                              "bound": "exact", "label": "days", "text": "167 days"}]
+               for i in kept]
+    page = sweep_report.write_report(tmp_path, "demo", ["factor"], [RUNS[i] for i in kept],
+                                     results, {"factor": 2, "offset": 0.5})
+    plt.close("all")
+    text = page.read_text(encoding="utf-8")
+    assert text.count("<img ") == 2
+    assert "The same in every run, so not charted: <code>grid_days</code> 167 days." in text
+    assert not list((tmp_path / "charts").glob("*grid_days*"))
