@@ -80,3 +80,15 @@ def test_a_chapter_that_compares_runs_again_on_the_values_it_reads_of_this_build
     reuse = value(after, "banan", "banan_reuse_average_per_project")
     assert value(after, "summary_charts", "summary_tongliang_other_vs_reuse") == \
         pytest.approx(other / reuse, rel=1e-9)
+
+
+def test_no_table_of_the_book_prints_an_escaped_line_break(real_book_repo):
+    """pandas writes a newline inside a column label as the two characters `\\n`."""
+    import re
+
+    html = (real_book_repo / "_build" / "html").resolve()
+    found = [f"{page.relative_to(html)}: {cell[:60]}" for page in sorted(html.rglob("*.html"))
+             for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>",
+                                    page.read_text(encoding="utf-8"), flags=re.DOTALL)
+             if "\\n" in re.sub(r"<[^>]+>", "", cell)]
+    assert found == []
