@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import pytest
-from browsing import GLUE_ROLE, LOCAL_HOSTS, serve
+from browsing import GLUE_ROLE, block_other_hosts, serve, watch
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -83,26 +83,12 @@ def visits(browser, book_html, origin):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     current: dict[str, list[str]] = {}
 
-    def offline_only(route):
-        url = urlsplit(route.request.url)
-        if url.scheme in ("data", "blob", "about") or url.hostname in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            current["problems"].append(f"blocked request to another host: {route.request.url}")
-            route.abort()
-
-    context.route("**/*", offline_only)
+    block_other_hosts(context, lambda: current["problems"])
     try:
         for name in book_pages(book_html):
             current["problems"] = problems = []
             page = context.new_page()
-            page.on("console", lambda m, p=problems: p.append(f"console {m.type}: {m.text}")
-                    if m.type == "error" else None)
-            page.on("pageerror", lambda e, p=problems: p.append(f"uncaught exception: {e}"))
-            page.on("requestfailed", lambda r, p=problems: p.append(
-                f"request failed: {r.url} ({r.failure})"))
-            page.on("response", lambda r, p=problems: p.append(
-                f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+            watch(page, problems)
             page.goto(f"{origin}/{name}", wait_until="load")
             page.wait_for_load_state("networkidle")
             page.evaluate("document.fonts.ready.then(() => true)")

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from browsing import LOCAL_HOSTS, serve
+from browsing import LOCAL_HOSTS, block_other_hosts, serve, watch
 from test_search_browser import found_pages
 from test_webfont_browser import CJK_CLASS, FONT_URL_PATH, PROBE_JS, _assert_drawn_with_book_font
 
@@ -64,28 +64,14 @@ def visits(browser, book_html):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     current: dict[str, list[str]] = {}
 
-    def offline_only(route):
-        url = urlsplit(route.request.url)
-        if url.scheme in ("data", "blob", "about") or url.hostname in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            current["problems"].append(f"blocked request to another host: {route.request.url}")
-            route.abort()
-
-    context.route("**/*", offline_only)
+    block_other_hosts(context, lambda: current["problems"])
     with serve(book_html) as origin:
         try:
             for english in english_pages(book_html):
                 for name in (english, f"zh/{english}"):
                     current["problems"] = problems = []
                     page = context.new_page()
-                    page.on("console", lambda m, p=problems: p.append(
-                        f"console {m.type}: {m.text}") if m.type == "error" else None)
-                    page.on("pageerror", lambda e, p=problems: p.append(f"uncaught: {e}"))
-                    page.on("requestfailed", lambda r, p=problems: p.append(
-                        f"request failed: {r.url}"))
-                    page.on("response", lambda r, p=problems: p.append(
-                        f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+                    watch(page, problems)
                     page.goto(f"{origin}/{name}", wait_until="load")
                     page.wait_for_load_state("networkidle")
                     shown = page.evaluate(SHOWN_JS)

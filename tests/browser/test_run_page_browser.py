@@ -14,10 +14,10 @@ import csv
 import json
 import re
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import pytest
-from browsing import LOCAL_HOSTS, serve
+from browsing import block_other_hosts, serve, watch
 from conftest import copy_repository, cqbook
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -59,22 +59,9 @@ def visit(run, browser):
     with serve(repo) as origin:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
 
-        def offline_only(route):
-            url = urlsplit(route.request.url)
-            if url.scheme in ("data", "blob", "about") or url.hostname in LOCAL_HOSTS:
-                route.continue_()
-            else:
-                problems.append(f"blocked request to another host: {route.request.url}")
-                route.abort()
-
-        context.route("**/*", offline_only)
+        block_other_hosts(context, lambda: problems)
         page = context.new_page()
-        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-                if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
-        page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-        page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}")
-                if r.status >= 400 else None)
+        watch(page, problems)
         page.goto(f"{origin}/{FOLDER}/index.html", wait_until="load")
         page.wait_for_load_state("networkidle")
         page.evaluate("document.fonts.ready.then(() => true)")

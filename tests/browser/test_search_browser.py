@@ -38,8 +38,9 @@ QUERIES = {
 
 RESULTS_JS = """() => {
   const summary = document.querySelector("#search-results p.search-summary");
-  if (!summary || /Searching/.test(document.querySelector("#search-results h2")?.textContent))
-    return null;
+  // Sphinx writes the summary only when the search has finished (in the page's language: the
+  // h2 says "Searching" in English only, so waiting on it read half the results in Chinese).
+  if (!summary || !summary.textContent.trim()) return null;
   return [...document.querySelectorAll("#search-results ul.search li > a")]
     .map(a => new URL(a.href).pathname);
 }"""

@@ -8,10 +8,9 @@ from __future__ import annotations
 import shutil
 import warnings
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from browsing import LOCAL_HOSTS, serve
+from browsing import block_other_hosts, serve, watch
 from conftest import FIXTURES, copy_repository, cqbook
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,20 +56,9 @@ def test_the_reports_charts_load_offline_with_alt_text(swept, browser):
     with serve(folder) as origin:
         context = browser.new_context(viewport={"width": 1280, "height": 900})
 
-        def offline_only(route):
-            url = urlsplit(route.request.url)
-            if url.scheme in ("data", "blob", "about") or url.hostname in LOCAL_HOSTS:
-                route.continue_()
-            else:
-                problems.append(f"blocked request to another host: {route.request.url}")
-                route.abort()
-
-        context.route("**/*", offline_only)
+        block_other_hosts(context, lambda: problems)
         page = context.new_page()
-        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-                if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
-        page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+        watch(page, problems)
         page.goto(f"{origin}/report.html", wait_until="load")
         page.wait_for_load_state("networkidle")
         page.evaluate("document.fonts.ready.then(() => true)")
