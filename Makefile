@@ -44,11 +44,14 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup) \
 	  --durations=10
 
-# The build against the naive pipeline, and how it scales to 30 and 60 chapters (about an
-# hour on 2 cores); `make benchmark BENCHMARK=--quick` is a smoke run of a few minutes.
+# The build against the naive pipeline, how it scales to 30 and 60 chapters, and the test
+# suite's wall time in a fresh clone, then benchmarks/results.md from all three (about two
+# hours on 2 cores); `make benchmark BENCHMARK=--quick` is a smoke run that writes nothing.
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run_benchmarks.py $(BENCHMARK)
 	$(BIN)/python benchmarks/scaling.py $(BENCHMARK)
+	$(BIN)/python benchmarks/suite_time.py $(BENCHMARK)
+	$(BIN)/python benchmarks/report.py
 
 # Installs the locked environment (every package, its version and its hashes) when the lock
 # changes; the stamp is written last, so a failed install retries.

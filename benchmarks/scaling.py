@@ -16,8 +16,8 @@ chapter (across pages, as the summary does). Per size and round, in an order tha
 - changed  after one chapter's prose changed (it runs again; Sphinx reads it and the root).
 
 Medians of the rounds, ratios within the run (never across runs), the peak resident memory
-of the largest process, and the machine go to benchmarks/scaling.md and scaling.json, with a
-chart (scaling.svg).
+of the largest process, and the machine go to benchmarks/scaling.json, with a chart
+(scaling.svg); benchmarks/report.py puts them in results.md.
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from run_benchmarks import NOT_COPIED, REPO, naive_build, run
+from run_benchmarks import NOT_COPIED, REPO, commit_of, naive_build, run
 
 RESULTS = REPO / "benchmarks"
 TARGETS = {"changed 60 / changed 6": 1.5, "clean / naive at 60": 0.33, "peak MiB at 60": 400}
@@ -190,9 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     if not arguments.quick:
         (RESULTS / "scaling.json").write_text(json.dumps(result, indent=1, sort_keys=True)
                                               + "\n")
-        (RESULTS / "scaling.md").write_text(text)
         (RESULTS / "scaling.svg").write_bytes(chart(result))
-        print("written: benchmarks/scaling.md, scaling.json, scaling.svg")
+        print("written: benchmarks/scaling.json, scaling.svg (benchmarks/report.py puts them "
+              "in results.md)")
     shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
@@ -207,7 +208,8 @@ def summarise(times, peaks, arguments, load) -> dict:
                                                     / medians[f"changed {small}"])
     ours_peak = {size: max(peaks[f"{name} {size}"] for name in ("clean", "no-op", "changed"))
                  / 1024 for size in sizes}
-    return {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+    return {"commit": commit_of(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                         "platform": platform.platform(),
                         "load_average_during": [round(x, 2) for x in load]},
             "rounds": arguments.runs, "jobs": arguments.jobs, "sizes": sizes,
@@ -223,7 +225,8 @@ def markdown(result: dict) -> str:
     machine = result["machine"]
     lines = ["# Scaling: generated books of " + ", ".join(map(str, result["sizes"]))
              + " chapters", "",
-             (f"Machine: {machine['cores']} cores, Python {machine['python']}, "
+             (f"Commit {result.get('commit', 'not recorded')}, {result.get('date', 'undated')}. "
+              f"Machine: {machine['cores']} cores, Python {machine['python']}, "
              f"{machine['platform']}; load average during the run "
              f"{', '.join(map(str, machine['load_average_during']))}. {result['rounds']} "
              f"round(s), alternating; medians; `--jobs {result['jobs']}`."), "",
