@@ -169,18 +169,25 @@ def naive_build(repo: Path, sources: Path, inputs: Path, names: list[str],
 
 
 def change_notebook(repo: Path, name: str, marker: str) -> None:
-    """A change to the notebook's prose only: a comment at the end of its last Markdown."""
+    """A change to the notebook that a reader would make while working on it: a comment in its
+    last code cell. The notebook runs again and both editions read its page again; its prose
+    is untouched, so its translation stays current (a changed Markdown cell would be a stale
+    translation, which fails the build by design)."""
     text_form = repo / "notebooks" / f"{name}.md"
+    comment = f"# benchmark {marker}"
     if text_form.exists():
-        text = text_form.read_text(encoding="utf-8").split("\n\n<!-- benchmark")[0]
-        text_form.write_text(text.rstrip("\n") + f"\n\n<!-- benchmark {marker} -->\n",
-                             encoding="utf-8")
+        lines = [line for line in text_form.read_text(encoding="utf-8").split("\n")
+                 if not line.startswith("# benchmark ")]
+        opening = max(i for i, line in enumerate(lines) if line.startswith("```{code-cell}"))
+        closing = next(i for i in range(opening + 1, len(lines)) if lines[i] == "```")
+        lines.insert(closing, comment)
+        text_form.write_text("\n".join(lines), encoding="utf-8")
         return
     path = repo / "notebooks" / f"{name}.ipynb"
     notebook = json.loads(path.read_text(encoding="utf-8"))
-    cell = next(c for c in notebook["cells"] if c["cell_type"] == "markdown")
-    source = "".join(cell["source"])
-    cell["source"] = source.split("\n\n<!-- benchmark")[0] + f"\n\n<!-- benchmark {marker} -->"
+    cell = [c for c in notebook["cells"] if c["cell_type"] == "code"][-1]
+    source = "".join(cell["source"]).split("\n# benchmark ")[0]
+    cell["source"] = source + "\n" + comment
     path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n",
                     encoding="utf-8")
 

@@ -91,3 +91,21 @@ def test_the_committed_results_make_a_report():
     text = report.report()
     assert "| measure | measured | target | met | run |" in text
     assert "## The real book: sweep" in text
+
+
+def test_the_benchmark_changes_a_notebook_s_code_not_its_translated_prose(tmp_path):
+    from cqbook.build.notebook_files import read_cells_quickly
+
+    original = Path(__file__).resolve().parent.parent / "notebooks" / "yongchuan.md"
+    (tmp_path / "notebooks").mkdir()
+    changed = tmp_path / "notebooks" / "yongchuan.md"
+    changed.write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
+    for round_number in (1, 2):
+        run_benchmarks.change_notebook(tmp_path, "yongchuan", f"change {round_number}")
+    before, after = read_cells_quickly(original), read_cells_quickly(changed)
+    assert after[-1]["source"] == before[-1]["source"] + "\n# benchmark change 2"
+    assert after[:-1] == before[:-1]
+    markdown = [line for line in original.read_text(encoding="utf-8").splitlines()
+                if not line.startswith("# benchmark")]
+    assert [line for line in changed.read_text(encoding="utf-8").splitlines()
+            if not line.startswith("# benchmark")] == markdown

@@ -13,10 +13,12 @@ import math
 import re
 from collections import Counter
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from cqbook.paths import DATA_DIR
+
+if TYPE_CHECKING:  # Sphinx's search imports this module: pandas would cost each build a second
+    import pandas as pd
 
 # Policy terms of the page that jieba's own dictionary would split (亩均论英雄 -> 亩均/论/英雄).
 # One term per line, nothing else: jieba then gives each the frequency that keeps it whole.
@@ -123,6 +125,8 @@ def key_terms(words_by_part: dict[str, list[str]], top_n: int) -> pd.DataFrame:
     """The `top_n` most distinctive words of each part, by tf-idf across the parts: count in
     the part times log(parts / parts holding the word). A word every part uses scores 0 and
     is left out. Ties go to the word that appears first in the part."""
+    import pandas as pd
+
     n_parts = len(words_by_part)
     holding = Counter(w for ws in words_by_part.values() for w in set(ws))
     rows = []
@@ -143,6 +147,8 @@ def theme_mentions(texts: dict[str, str], themes: list[str]) -> pd.DataFrame:
     """One row per text and theme: how often the theme is written in the text and the first
     sentence that holds it ('' if none). Plain substring search, so a theme is found however
     the segmenter would cut it."""
+    import pandas as pd
+
     rows = []
     for key, text in texts.items():
         for theme in themes:
@@ -157,6 +163,8 @@ def theme_echoes(texts: dict[str, str], themes: list[str]) -> pd.DataFrame:
     overlapping one another count as one echo (专精特新小巨人 is one title, not an echo of
     专精特新 and another of 小巨人). `echo` joins the themes of the echo with '+', in the order
     of `themes`; `count` is how often the text writes it, `quote` its first sentence."""
+    import pandas as pd
+
     order = {theme: i for i, theme in enumerate(themes)}
     rows = []
     for key, text in texts.items():

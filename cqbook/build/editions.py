@@ -556,17 +556,41 @@ def build_editions(html: Path, executed_notebooks: dict[str, Path], state,
                    note=None) -> None:
     """Build every translated edition into `html/<lang>/` (the English book, not yet
     published). Raises publishing.BookBuildFailure, naming the edition."""
+    finish_editions(html, start_editions(executed_notebooks, state, note))
+
+
+def start_editions(executed_notebooks: dict[str, Path], state, note=None) -> list:
+    """Stage every translated edition and start its Sphinx (publishing.SphinxRun), to run
+    beside the English one; `finish_editions` waits for them."""
     from cqbook.build import publishing
 
-    for lang in editions():
-        try:
-            stage = stage_edition(lang, executed_notebooks, state)
-        except TranslationError as error:
-            raise publishing.BookBuildFailure(str(error)) from None
-        try:
+    started: list = []
+    try:
+        for lang in editions():
             try:
-                built = publishing.build_html(
-                    stage, note and (lambda line, lang=lang: note(f"{lang} edition: {line}")))
+                stage = stage_edition(lang, executed_notebooks, state)
+            except TranslationError as error:
+                raise publishing.BookBuildFailure(str(error)) from None
+            try:
+                started.append((lang, stage, publishing.SphinxRun(
+                    stage, note and (lambda line, lang=lang: note(f"{lang} edition: {line}")))))
+            except BaseException:
+                publishing.release_stage(stage)
+                raise
+    except BaseException:
+        stop_editions(started)
+        raise
+    return started
+
+
+def finish_editions(html: Path, started: list) -> None:
+    """Wait for each started edition and move it into `html/<lang>/`; stop and release all."""
+    from cqbook.build import publishing
+
+    try:
+        for lang, _stage, run in started:
+            try:
+                built = run.wait()
             except publishing.BookBuildFailure as error:
                 raise publishing.BookBuildFailure(f"the {lang} edition: {error}") from None
             target = Path(html) / lang
@@ -578,8 +602,16 @@ def build_editions(html: Path, executed_notebooks: dict[str, Path], state,
             # the edition, and, opened, a page of broken links.
             for macros in (target / "_static").glob("*.html"):
                 macros.unlink()
-        finally:
-            publishing.release_stage(stage)
+    finally:
+        stop_editions(started)
+
+
+def stop_editions(started: list) -> None:
+    from cqbook.build import publishing
+
+    for _lang, stage, run in started:
+        run.stop()
+        publishing.release_stage(stage)
 
 
 def share_webfont(html: Path, stats: dict) -> None:

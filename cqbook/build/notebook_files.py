@@ -10,6 +10,7 @@ by both forms is refused.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -79,13 +80,25 @@ def read_cells_quickly(path: Path) -> list[dict[str, Any]]:
     lines, or a `---` YAML block) come before the code. tests/build/test_notebook_files.py checks
     that this agrees with jupytext on every notebook.
     """
-    import json
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise NotebookFileError(f"{path}: cannot be read ({error})") from None
+    # A build reads each notebook twice (its parameters, then what it reads of others):
+    # parse once per text.
+    key = (str(path), text)
+    if key not in _QUICK_CELLS:
+        _QUICK_CELLS[key] = _parse_cells(path, text)
+    return [dict(cell, tags=list(cell["tags"])) for cell in _QUICK_CELLS[key]]
+
+
+_QUICK_CELLS: dict[tuple[str, str], list[dict[str, Any]]] = {}
+
+
+def _parse_cells(path: Path, text: str) -> list[dict[str, Any]]:
+    import json
+
     if path.suffix != TEXT_SUFFIX:
         try:
             notebook = json.loads(text)
@@ -103,9 +116,16 @@ def _joined(source) -> str:
 
 
 def _fences(text: str):
+    return [t for t in _block_parser().parse(text) if t.type == "fence"]
+
+
+@functools.cache
+def _block_parser():
+    """CommonMark's block parser only: fences are blocks, and parsing the inline text of
+    every paragraph was most of the time a no-op build spent on notebooks."""
     from markdown_it import MarkdownIt
 
-    return [t for t in MarkdownIt("commonmark").parse(text) if t.type == "fence"]
+    return MarkdownIt("commonmark").disable(["inline", "text_join"])
 
 
 def _code_cell(info: str, content: str, path: Path) -> dict[str, Any]:
@@ -132,7 +152,7 @@ def _options_yaml(text: str, path: Path):
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise NotebookFileError(f"{path}: a code cell's options are not valid YAML "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import re
 import sys
@@ -122,10 +123,23 @@ def plan_jobs(overrides: dict[str, dict[str, Any]], source: str) -> list[Noteboo
     return jobs
 
 
-def check_data() -> None:
+DATA_CHECKED = CACHE_DIR / "data-checked.json"
+
+
+def check_data(shared: dict[str, str] | None = None) -> None:
+    """Validate the data package, unless this very data was validated by this very code
+    (the digests of data/, the package, the lock and the Python): validating imports pandas
+    and frictionless, most of a no-op build's second."""
+    shared = shared or cache.shared_inputs()
+    try:
+        if json.loads(DATA_CHECKED.read_text(encoding="utf-8")) == shared:
+            return
+    except (OSError, ValueError):
+        pass
     from cqbook.dataset.package import validate
 
     validate()
+    cache.write_json_atomic(DATA_CHECKED, shared)
 
 
 def _execute_job(job: NotebookJob, output: Path) -> tuple[str, float]:
@@ -228,14 +242,14 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
     # Half-written files of a build that was killed (atomic writes leave only these).
     for leftover in EXECUTED_DIR.glob(".*"):
         leftover.unlink()
-    check_data()
+    shared = cache.shared_inputs()
+    check_data(shared)
     book_values = book_parameters(params_file)
     for name, values in overrides.items():
         book_values.setdefault(name, {}).update(values)
     jobs = plan_jobs(book_values, str(params_file) if params_file else "override")
     inputs = cache.input_digests()
     store = cache.Cache(CACHE_DIR, note=log)
-    shared = cache.shared_inputs()
     stale = []
     for wave in execution_waves(jobs):
         recorded = _recorded_rows(wave, store)
@@ -285,9 +299,21 @@ def _build_and_publish(jobs: list[NotebookJob], entries: dict[str, dict], report
     try:
         try:
             editions.declare(stage)
-            html = publishing.build_html(stage, log)
-            # The other editions into html/<lang>/, published with it or not at all.
-            editions.build_editions(html, {job.name: job.output for job in jobs}, state, log)
+            # The English edition's Sphinx runs while the others are staged and run beside it
+            # (one process, one core each); they go into html/<lang>/, published with it or
+            # not at all.
+            english = publishing.SphinxRun(stage, log)
+            try:
+                others = editions.start_editions({job.name: job.output for job in jobs}, state,
+                                                 log)
+                try:
+                    html = english.wait()
+                except BaseException:
+                    editions.stop_editions(others)
+                    raise
+                editions.finish_editions(html, others)
+            finally:
+                english.stop()
         except publishing.BookBuildFailure as error:
             raise BuildError(f"Sphinx refused the book; {published_status(before)}.\n"
                              f"{error}") from None

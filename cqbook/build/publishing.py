@@ -160,42 +160,81 @@ WORKSPACE_RECORD = "built.json"
 def build_html(stage: Path, note: Note | None = None) -> Path:
     """Build the book laid out in `stage` (execution off, warnings are errors) in its edition's
     Sphinx workspace; return a copy of the HTML at `stage/output/_build/html`, for publishing.
+    `SphinxRun(stage).wait()`, for a caller with nothing to do meanwhile."""
+    return SphinxRun(stage, note).wait()
+
+
+class SphinxRun:
+    """One edition's Sphinx build, started at once in a process of its own; `wait()` returns
+    the copy of its HTML (or raises BookBuildFailure), `stop()` ends it unfinished. The
+    editions build side by side: each is one process on one core.
 
     Only files whose bytes changed are written into the workspace, so Sphinx, which judges by
     modification time, reads again only those pages (and, through
     cqbook.build.sphinx_incremental, the pages that paste from them). A workspace left by a
     failed build, by other code or another Sphinx, or one Sphinx crashes on, is built from
     scratch."""
-    from cqbook.build.sphinx_incremental import CRASHED
 
-    workspace = SPHINX_DIR / _edition(stage)
-    source, built = workspace / "src", workspace / "out"
-    fingerprint = _workspace_fingerprint()
-    record = workspace / WORKSPACE_RECORD
-    reusable = _read_json(record) == fingerprint
-    record.unlink(missing_ok=True)  # until this build succeeds
-    _sync_tree(stage, source)
-    if not reusable:
-        shutil.rmtree(built, ignore_errors=True)
-    completed = _run_sphinx(source, built, fresh=not reusable)
-    if completed.returncode == CRASHED and reusable:
-        if note:
-            note("note: Sphinx failed on the environment kept from the last build: building "
-                 "the book from scratch")
-        shutil.rmtree(built, ignore_errors=True)
-        reusable = False
-        completed = _run_sphinx(source, built, fresh=True)
-    log = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", completed.stdout + completed.stderr)  # colours
-    if completed.returncode != 0:
-        raise BookBuildFailure(_summarise_sphinx_output(log))
-    write_json_atomic(record, fingerprint)
-    if note:
-        note(pages_read(log, from_scratch=not reusable or "loading pickled environment... "
-                        "failed" in log))
-    output = stage / "output" / "_build" / "html"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(built / "html", output, symlinks=True)
-    return output
+    def __init__(self, stage: Path, note: Note | None = None) -> None:
+        self.stage, self.note = stage, note
+        workspace = SPHINX_DIR / _edition(stage)
+        self.source, self.built = workspace / "src", workspace / "out"
+        self.fingerprint = _workspace_fingerprint()
+        self.record = workspace / WORKSPACE_RECORD
+        self.reusable = _read_json(self.record) == self.fingerprint
+        self.record.unlink(missing_ok=True)  # until this build succeeds
+        _sync_tree(stage, self.source)
+        if not self.reusable:
+            shutil.rmtree(self.built, ignore_errors=True)
+        # Sphinx's output goes to a file, not a pipe: a pipe nobody reads while the other
+        # edition is waited for would stall this one.
+        self.log_path = workspace / "sphinx.log"
+        self.process = self._start(fresh=not self.reusable)
+
+    def _start(self, fresh: bool) -> subprocess.Popen:
+        self.built.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "cqbook.build.sphinx_incremental", str(self.source),
+                   str(self.built / "html"), str(self.built / "doctrees"), str(SPHINX_JOBS)]
+        with open(self.log_path, "wb") as log:
+            return subprocess.Popen(command + (["fresh"] if fresh else []), stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env={**os.environ,
+                                         "PYTHONWARNINGS": "ignore::DeprecationWarning"})
+
+    def _finished(self) -> tuple[int, str]:
+        code = self.process.wait()
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return code, re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)  # colours
+
+    def wait(self) -> Path:
+        from cqbook.build.sphinx_incremental import CRASHED
+
+        code, log = self._finished()
+        if code == CRASHED and self.reusable:
+            if self.note:
+                self.note("note: Sphinx failed on the environment kept from the last build: "
+                          "building the book from scratch")
+            shutil.rmtree(self.built, ignore_errors=True)
+            self.reusable = False
+            self.process = self._start(fresh=True)
+            code, log = self._finished()
+        if code != 0:
+            raise BookBuildFailure(_summarise_sphinx_output(log))
+        write_json_atomic(self.record, self.fingerprint)
+        if self.note:
+            self.note(pages_read(log, from_scratch=not self.reusable
+                                 or "loading pickled environment... failed" in log))
+        output = self.stage / "output" / "_build" / "html"
+        output.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(self.built / "html", output, symlinks=True)
+        return output
+
+    def stop(self) -> None:
+        """End Sphinx if it still runs (another edition failed, or the build was interrupted):
+        its workspace keeps no record, so the next build reads it from scratch."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
 
 
 def _edition(stage: Path) -> str:
@@ -225,14 +264,6 @@ def _read_json(path: Path):
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _run_sphinx(source: Path, built: Path, fresh: bool) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "cqbook.build.sphinx_incremental", str(source),
-               str(built / "html"), str(built / "doctrees"), str(SPHINX_JOBS)]
-    return subprocess.run(command + (["fresh"] if fresh else []), capture_output=True,
-                          text=True, check=False,
-                          env={**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"})
 
 
 # Parallel reading and writing (-j) does not pay on a book of a dozen pages: measured in

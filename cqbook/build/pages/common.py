@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
-
-import pandas as pd
 
 # Generated page name (book/<name>.md in the stage) -> title
 GENERATED = {"sources": "Sources: the page itself",
@@ -70,7 +69,7 @@ def esc(value: Any) -> str:
     """Text for raw HTML: every character that could open markup is escaped, and a line
     break becomes `&#10;` (a blank line would end the raw HTML block: MyST would read the
     rest as Markdown, directives included)."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return _LINE_BREAK.sub("&#10;", html.escape(str(value), quote=True))
 
@@ -78,7 +77,7 @@ def esc(value: Any) -> str:
 def md_text(value: Any) -> str:
     """Text for a MyST heading or paragraph: one line, every ASCII punctuation mark
     backslash-escaped, so that no role, directive, link, HTML tag or emphasis can open."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
 

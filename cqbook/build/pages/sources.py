@@ -5,8 +5,7 @@ clause."""
 from __future__ import annotations
 
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from cqbook.analysis.links import anchor_id, list_anchor_id
 from cqbook.build.pages.common import (
@@ -18,6 +17,9 @@ from cqbook.build.pages.common import (
     translator,
 )
 from cqbook.paths import DATA_DIR
+
+if TYPE_CHECKING:  # a no-op build imports this package; pandas costs it half a second
+    import pandas as pd
 
 
 def _headline_spans(page: str, articles: pd.DataFrame) -> list[tuple[int, int]]:
