@@ -185,20 +185,22 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"round {round_number + 1}/{arguments.runs}  {size:3d} chapters  "
                       f"{name:<8} {seconds:7.2f} s  peak {peak / 1024:5.0f} MiB", flush=True)
             load.append(os.getloadavg()[0])
-    result = summarise(times, peaks, arguments, load)
-    text = markdown(result)
-    print("\n" + text)
+        # Written after every round: a run cut short still leaves the medians of the rounds
+        # it finished (`rounds` says how many), never a mix with an earlier run.
+        result = summarise(times, peaks, arguments, load, rounds_done=round_number + 1)
+        if not arguments.quick:
+            (RESULTS / "scaling.json").write_text(json.dumps(result, indent=1, sort_keys=True)
+                                                  + "\n")
+            (RESULTS / "scaling.svg").write_bytes(chart(result))
+    print("\n" + markdown(result))
     if not arguments.quick:
-        (RESULTS / "scaling.json").write_text(json.dumps(result, indent=1, sort_keys=True)
-                                              + "\n")
-        (RESULTS / "scaling.svg").write_bytes(chart(result))
         print("written: benchmarks/scaling.json, scaling.svg (benchmarks/report.py puts them "
               "in results.md)")
     shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
 
-def summarise(times, peaks, arguments, load) -> dict:
+def summarise(times, peaks, arguments, load, rounds_done: int) -> dict:
     medians = {key: statistics.median(values) for key, values in times.items()}
     sizes = arguments.sizes
     ratios = {f"{name} / naive at {size}": medians[f"{name} {size}"] / medians[f"naive {size}"]
@@ -212,7 +214,8 @@ def summarise(times, peaks, arguments, load) -> dict:
             "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                         "platform": platform.platform(),
                         "load_average_during": [round(x, 2) for x in load]},
-            "rounds": arguments.runs, "jobs": arguments.jobs, "sizes": sizes,
+            "rounds": rounds_done, "rounds_asked": arguments.runs, "jobs": arguments.jobs,
+            "sizes": sizes,
             "seconds": {k: [round(x, 2) for x in v] for k, v in times.items()},
             "median_seconds": {k: round(v, 2) for k, v in medians.items()},
             "ratios": {k: round(v, 3) for k, v in ratios.items()},
@@ -229,7 +232,7 @@ def markdown(result: dict) -> str:
               f"Machine: {machine['cores']} cores, Python {machine['python']}, "
              f"{machine['platform']}; load average during the run "
              f"{', '.join(map(str, machine['load_average_during']))}. {result['rounds']} "
-             f"round(s), alternating; medians; `--jobs {result['jobs']}`."), "",
+             f"round(s){_of_asked(result)}, alternating; medians; `--jobs {result['jobs']}`."), "",
              ("| chapters | naive s | clean s (ratio) | no-op s (ratio) | one changed s (ratio) "
              "| peak RSS of one process of ours (MiB) |"), "|---:|---:|---:|---:|---:|---:|"]
     for size in result["sizes"]:
@@ -242,6 +245,11 @@ def markdown(result: dict) -> str:
               f"{ratios[f'changed {large} / changed {small}']:.2f}."), "",
               "![seconds by chapters](scaling.svg)", ""]
     return "\n".join(lines)
+
+
+def _of_asked(result: dict) -> str:
+    asked = result.get("rounds_asked", result["rounds"])
+    return f" of the {asked} asked (the run was cut short)" if asked > result["rounds"] else ""
 
 
 def chart(result: dict) -> bytes:
