@@ -49,8 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
         print(f"clone of {commit_of()} in {clone}; making its .venv (not timed) ...",
               flush=True)
-        subprocess.run(["make", ".venv/.installed"], cwd=clone, check=True,
-                       stdout=subprocess.DEVNULL)
+        made = subprocess.run(["make", ".venv/.installed"], cwd=clone, capture_output=True,
+                              text=True, check=False)
+        if made.returncode != 0:  # pip's chatter is shown only when it failed
+            print(made.stdout[-3000:] + made.stderr[-3000:], file=sys.stderr)
+            return 2
         command, env = ["make", "test"], {**os.environ, "CI": "true"}
         if arguments.quick:
             env["PYTEST_ADDOPTS"] = "-m 'not slow and not browser'"

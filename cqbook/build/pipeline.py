@@ -23,7 +23,7 @@ from typing import Any
 
 from cqbook.build import cache, limits, params, results
 from cqbook.build.execution import CELL_TIMEOUT_SECONDS
-from cqbook.paths import BUILD_DIR, NOTEBOOKS_DIR, PARAMS_DIR, REPO_ROOT
+from cqbook.paths import BUILD_DIR, DATA_DIR, NOTEBOOKS_DIR, PARAMS_DIR, REPO_ROOT
 
 BOOK_PARAMS_FILE = PARAMS_DIR / "book.yml"
 EXECUTED_DIR = BUILD_DIR / "executed"
@@ -130,16 +130,28 @@ def check_data(shared: dict[str, str] | None = None) -> None:
     """Validate the data package, unless this very data was validated by this very code
     (the digests of data/, the package, the lock and the Python): validating imports pandas
     and frictionless, most of a no-op build's second."""
-    shared = shared or cache.shared_inputs()
+    # The digests read through links: what is a link, and to where, is part of the key, so
+    # a file swapped for a link to a copy outside data/ is validated (and refused) again.
+    checked = {**(shared or cache.shared_inputs()), "links": _links_under(DATA_DIR)}
     try:
-        if json.loads(DATA_CHECKED.read_text(encoding="utf-8")) == shared:
+        if json.loads(DATA_CHECKED.read_text(encoding="utf-8")) == checked:
             return
     except (OSError, ValueError):
         pass
     from cqbook.dataset.package import validate
 
     validate()
-    cache.write_json_atomic(DATA_CHECKED, shared)
+    cache.write_json_atomic(DATA_CHECKED, checked)
+
+
+def _links_under(folder: Path) -> list[list[str]]:
+    links = [[".", os.readlink(folder)]] if folder.is_symlink() else []
+    for directory, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = Path(directory, name)
+            if path.is_symlink():
+                links.append([path.relative_to(folder).as_posix(), os.readlink(path)])
+    return sorted(links)
 
 
 def _execute_job(job: NotebookJob, output: Path) -> tuple[str, float]:

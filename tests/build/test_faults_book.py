@@ -263,14 +263,20 @@ def test_a_cell_that_changes_the_inputs_fails_the_build_naming_what_changed(fixt
 
 def test_a_process_left_behind_that_edits_data_later_stops_the_publishing(fixture_repo):
     before = book_snapshot(fixture_repo)
-    # Detached, it outlives its kernel and writes while Sphinx runs (or, on a slow machine,
-    # before the notebooks' check): either way, caught before the book is published.
+    # Detached, it outlives its kernel and writes while Sphinx runs: it waits for Sphinx's
+    # workspace record to go (removed when Sphinx starts, written again when it succeeds), so
+    # the build cannot outrun it on a fast machine. Caught before the book is published.
     set_cell(fixture_repo, "beta", 2, "from cqbook.analysis.headlines import record\n"
              "import subprocess, sys\n"
-             "from cqbook.paths import DATA_DIR\n"
-             "subprocess.Popen([sys.executable, '-c', 'import pathlib, sys, time; time.sleep(6); "
+             "from cqbook.paths import BUILD_DIR, DATA_DIR\n"
+             "subprocess.Popen([sys.executable, '-c', 'import pathlib, sys, time\\n"
+             "record = pathlib.Path(sys.argv[2])\\n"
+             "for _ in range(600):\\n"
+             "    if not record.exists(): break\\n"
+             "    time.sleep(0.01)\\n"
              "pathlib.Path(sys.argv[1]).open(\"a\").write(\"late\\\\n\")', "
-             "str(DATA_DIR / 'README.md')], start_new_session=True)")
+             "str(DATA_DIR / 'README.md'), str(BUILD_DIR / 'sphinx' / 'en' / 'built.json')], "
+             "start_new_session=True)")
     result = cqbook(fixture_repo, "build")
     assert result.returncode == 2, result.stdout + result.stderr
     assert "inputs changed while" in result.stderr and "data/README.md changed" in result.stderr

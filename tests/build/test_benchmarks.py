@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
 import report
@@ -96,7 +96,7 @@ def test_the_committed_results_make_a_report():
 def test_the_benchmark_changes_a_notebook_s_code_not_its_translated_prose(tmp_path):
     from cqbook.build.notebook_files import read_cells_quickly
 
-    original = Path(__file__).resolve().parent.parent / "notebooks" / "yongchuan.md"
+    original = BENCHMARKS.parent / "notebooks" / "yongchuan.md"
     (tmp_path / "notebooks").mkdir()
     changed = tmp_path / "notebooks" / "yongchuan.md"
     changed.write_text(original.read_text(encoding="utf-8"), encoding="utf-8")
