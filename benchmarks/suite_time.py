@@ -65,24 +65,27 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     output = completed.stdout + completed.stderr
-    summary = _SUMMARY.findall(output)
-    result = {"seconds": round(seconds, 1), "returncode": completed.returncode,
-              "summary": summary[-1] if summary else "no pytest summary line",
-              "slowest": [f"{s}s {when} {test}" for s, when, test in _SLOWEST.findall(output)],
-              "commit": commit_of(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "target_seconds": TARGET_SECONDS,
-              "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                          "platform": platform.platform(),
-                          "load_average_after": round(os.getloadavg()[0], 2)}}
+    result = result_of(output, seconds, completed.returncode)
     print(f"make test: {seconds / 60:.1f} min, exit {completed.returncode}: "
           f"{result['summary']} (target ≤ {TARGET_SECONDS // 60} min)")
     if completed.returncode != 0:
         print(output[-4000:], file=sys.stderr)
-        return 1
-    if not arguments.quick:
+    if not arguments.quick:  # a failing run is recorded too: the report says it failed
         RESULT.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
         print(f"written: {RESULT.relative_to(REPO)}")
-    return 0
+    return 0 if completed.returncode == 0 else 1
+
+
+def result_of(output: str, seconds: float, returncode: int) -> dict:
+    summary = _SUMMARY.findall(output)
+    return {"seconds": round(seconds, 1), "returncode": returncode,
+            "summary": summary[-1] if summary else "no pytest summary line",
+            "slowest": [f"{s}s {when} {test}" for s, when, test in _SLOWEST.findall(output)],
+            "commit": commit_of(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "target_seconds": TARGET_SECONDS,
+            "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                        "platform": platform.platform(),
+                        "load_average_after": round(os.getloadavg()[0], 2)}}
 
 
 if __name__ == "__main__":
