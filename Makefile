@@ -45,7 +45,7 @@ test: $(STAMP)
 	  --durations=10
 
 # The build against the naive pipeline, how it scales to 30 and 60 chapters, and the test
-# suite's wall time in a fresh clone, then benchmarks/results.md from all three (about two
+# suite's wall time in a fresh clone, then benchmarks/results.md from all three (about three
 # hours on 2 cores); `make benchmark BENCHMARK=--quick` is a smoke run that writes nothing.
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run_benchmarks.py $(BENCHMARK)
