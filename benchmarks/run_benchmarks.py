@@ -321,24 +321,11 @@ def variants_named(text: str) -> list[str]:
 
 
 def read_results() -> dict:
-    """results.json by group; a file of the old shape (one run, before groups) is its
-    sweep group: its build rows are from before the second edition and are not kept."""
+    """results.json: each group's last run."""
     try:
-        stored = json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
+        return json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    if "machine" not in stored:
-        return stored
-    keep = set(GROUPS["sweep"])
-    return {"sweep": {**stored, "commit": "6c5a220", "date": "2026-11-28",
-                      "jobs": stored.get("jobs") or 2,  # the default then: os.cpu_count()
-                      "seconds": {k: v for k, v in stored["seconds"].items() if k in keep},
-                      "median_seconds": {k: v for k, v in stored["median_seconds"].items()
-                                         if k in keep},
-                      "peak_rss_mib": {k: v for k, v in stored["peak_rss_mib"].items()
-                                       if k in keep},
-                      "ratios": {k: v for k, v in stored["ratios"].items() if k in keep},
-                      "met": {k: v for k, v in stored["met"].items() if k in keep}}}
 
 
 def group_result(group: str, times: dict, peaks: dict, about: dict) -> dict:

@@ -552,13 +552,6 @@ def _write_yaml(path: Path, content: dict) -> None:
                     encoding="utf-8")
 
 
-def build_editions(html: Path, executed_notebooks: dict[str, Path], state,
-                   note=None) -> None:
-    """Build every translated edition into `html/<lang>/` (the English book, not yet
-    published). Raises publishing.BookBuildFailure, naming the edition."""
-    finish_editions(html, start_editions(executed_notebooks, state, note))
-
-
 def start_editions(executed_notebooks: dict[str, Path], state, note=None) -> list:
     """Stage every translated edition and start its Sphinx (publishing.SphinxRun), to run
     beside the English one; `finish_editions` waits for them."""

@@ -150,18 +150,11 @@ def _stage_generated(stage: Path, state, data_dir: Path) -> None:
 
 # Sphinx's workspace per edition (by the stage's `language`): the sources as last built, the
 # environment and doctrees, and the HTML. Kept between builds, so that Sphinx reads and
-# writes again only what changed; never published itself (build_html returns a copy).
+# writes again only what changed; never published itself (SphinxRun.wait returns a copy).
 SPHINX_DIR = BUILD_DIR / "sphinx"
 # Written after a build Sphinx finished cleanly, with what the workspace was built by; a
 # workspace without it (a failed or killed build, other code) is built from scratch.
 WORKSPACE_RECORD = "built.json"
-
-
-def build_html(stage: Path, note: Note | None = None) -> Path:
-    """Build the book laid out in `stage` (execution off, warnings are errors) in its edition's
-    Sphinx workspace; return a copy of the HTML at `stage/output/_build/html`, for publishing.
-    `SphinxRun(stage).wait()`, for a caller with nothing to do meanwhile."""
-    return SphinxRun(stage, note).wait()
 
 
 class SphinxRun:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -70,21 +69,6 @@ def test_groups_name_their_variants_and_a_partial_group_is_not_a_group():
     assert run_benchmarks.variants_named("build") == list(run_benchmarks.GROUPS["build"])
     assert run_benchmarks.variants_named("sweep,clean") == [*run_benchmarks.GROUPS["sweep"],
                                                             "clean"]
-
-
-def test_a_results_file_of_the_old_shape_keeps_only_its_sweep(tmp_path, monkeypatch):
-    old = {"machine": {"cores": 2}, "seconds": {"naive": [80], "sweep": [25], "sweep-pm": [230]},
-           "median_seconds": {"naive": 80, "sweep": 25, "sweep-pm": 230},
-           "peak_rss_mib": {"naive": 243, "sweep": 153, "sweep-pm": 160},
-           "ratios": {"clean": 0.389, "sweep": 0.108}, "met": {"clean": True, "sweep": True}}
-    path = tmp_path / "results.json"
-    path.write_text(json.dumps(old))
-    monkeypatch.setattr(run_benchmarks, "RESULTS_JSON", path)
-    kept = run_benchmarks.read_results()
-    assert list(kept) == ["sweep"]
-    assert kept["sweep"]["median_seconds"] == {"sweep": 25, "sweep-pm": 230}
-    assert kept["sweep"]["ratios"] == {"sweep": 0.108}
-    assert kept["sweep"]["commit"] == "6c5a220"
 
 
 def test_the_committed_results_make_a_report():
