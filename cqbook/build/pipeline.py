@@ -292,7 +292,8 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
     else:
         if previous and previous["book_key"] == book_key:
             log(f"rebuilding the book: {reason}")
-        _build_and_publish(jobs, entries, report, commit, book_key, inputs, before, previous)
+        _build_and_publish(jobs, entries, report, commit, book_key, inputs, before, previous,
+                           translations_checked=bool(stale))
     report.book = publishing.HTML_LINK
     cache.write_json_atomic(HEADLINES_JSON, {name: e["headlines"] for name, e in
                                              entries.items()})
@@ -301,10 +302,13 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
 
 def _build_and_publish(jobs: list[NotebookJob], entries: dict[str, dict], report: BuildReport,
                        commit: str, book_key: str, inputs: dict[str, str], before,
-                       previous: dict | None) -> None:
+                       previous: dict | None, translations_checked: bool) -> None:
     from cqbook.build import editions, pages, publishing, webfont
 
-    editions.check_all()
+    # Once per build: a translation edited while the kernels ran is caught by the inputs'
+    # check before publishing, as any other input is.
+    if not translations_checked:
+        editions.check_all()
     publishing.remove_leftovers(previous, log)
     state = _book_state(jobs, entries, report.executed, commit)
     stage = publishing.stage_sources({job.name: job.output for job in jobs}, state)
