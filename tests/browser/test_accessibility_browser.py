@@ -120,8 +120,8 @@ def open_page(context, url: str, mode: str):
 
 
 # The colour mode changes colours only: the rules that judge colour run in both modes, every
-# other rule (structure, names, roles, which read the same markup) once, in light mode. Half
-# of the module's time was axe running the whole set twice.
+# other rule (structure, names, roles, which read the same markup) once, in light mode. The
+# colour rules are most of axe's time (dark mode alone still took 145 s of light's 140 s).
 COLOUR_RULES = {"color-contrast", "link-in-text-block"}
 AXE_OPTIONS = {"light": {"resultTypes": ["violations"]},
                "dark": {"resultTypes": ["violations"],
