@@ -207,8 +207,9 @@ def build(jobs_count: int | None = None, params_file: Path | None = BOOK_PARAMS_
         _check_build_folder()
         before = publishing.look()
         try:
-            _build_locked(report, jobs_count or os.cpu_count() or 1, params_file,
-                          overrides or {}, cell_timeout, before)
+            with publishing.waiting_sphinx():
+                _build_locked(report, jobs_count or os.cpu_count() or 1, params_file,
+                              overrides or {}, cell_timeout, before)
         except OSError as error:  # an unwritable or vanished file under _build/, a full disk
             where = cache.shown(Path(error.filename)) if error.filename else "a file"
             raise BuildError(f"cannot write {where} ({error.strerror or error}); "
@@ -269,6 +270,9 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
         if stale_now and not stale:  # a missing or stale translation fails before any kernel
             from cqbook.build import editions
 
+            # Each edition's Sphinx starts up while the notebooks run (publishing.SphinxRun
+            # takes them once the book is staged).
+            publishing.start_waiting_sphinx(1 + len(editions.editions()))
             editions.check_all()
         stale += stale_now
         _execute_reading(recorded, stale_now, store, n_workers, report, inputs, before)

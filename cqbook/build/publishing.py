@@ -25,6 +25,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,13 +187,15 @@ class SphinxRun:
 
     def _start(self, fresh: bool) -> subprocess.Popen:
         self.built.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "cqbook.build.sphinx_incremental", str(self.source),
-                   str(self.built / "html"), str(self.built / "doctrees"), str(SPHINX_JOBS)]
+        arguments = [str(self.source), str(self.built / "html"), str(self.built / "doctrees"),
+                     str(SPHINX_JOBS)] + (["fresh"] if fresh else [])
+        waiting = _take_waiting_sphinx(arguments, self.log_path)
+        if waiting is not None:
+            return waiting
         with open(self.log_path, "wb") as log:
-            return subprocess.Popen(command + (["fresh"] if fresh else []), stdout=log,
+            return subprocess.Popen(_SPHINX_COMMAND + arguments, stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env={**os.environ,
-                                         "PYTHONWARNINGS": "ignore::DeprecationWarning"})
+                                    env=_sphinx_environment())
 
     def _finished(self) -> tuple[int, str]:
         code = self.process.wait()
@@ -228,6 +231,58 @@ class SphinxRun:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+
+
+_SPHINX_COMMAND = [sys.executable, "-m", "cqbook.build.sphinx_incremental"]
+
+
+def _sphinx_environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+
+
+# Sphinx processes started before their stage exists (sphinx_incremental's `waiting`): each
+# imports Sphinx, the extensions and the theme and loads jieba's dictionary (about 5 s) while
+# the notebooks run, and a SphinxRun started later hands one its book. Only
+# `waiting_sphinx()` starts them, and it ends those left unused, however the build ends.
+_waiting: list[subprocess.Popen] = []
+
+
+@contextmanager
+def waiting_sphinx():
+    """Within it, `start_waiting_sphinx(n)` keeps n Sphinx processes ready for SphinxRun."""
+    try:
+        yield
+    finally:
+        while _waiting:
+            process = _waiting.pop()
+            process.kill()
+            process.wait()
+
+
+def start_waiting_sphinx(count: int) -> None:
+    from cqbook.build.sphinx_incremental import WAITING
+
+    while len(_waiting) < count:
+        _waiting.append(subprocess.Popen(
+            [*_SPHINX_COMMAND, WAITING, str(os.getpid())], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_sphinx_environment()))
+
+
+def _take_waiting_sphinx(arguments: list[str], log: Path) -> subprocess.Popen | None:
+    """A waiting Sphinx given this build (its output going to `log`), or None if none is left."""
+    while _waiting:
+        process = _waiting.pop(0)
+        log.write_bytes(b"")  # the last build's output is never read as this one's
+        try:
+            if process.poll() is not None:
+                raise ProcessLookupError
+            process.stdin.write((json.dumps([arguments, str(log)]) + "\n").encode())
+            process.stdin.close()
+            return process
+        except OSError:  # it ended (killed, or it failed to start): the next, or a new one
+            process.kill()
+            process.wait()
+    return None
 
 
 def _edition(stage: Path) -> str:

@@ -18,13 +18,23 @@ Run as ``python -m cqbook.build.sphinx_incremental SOURCE OUTPUT DOCTREES JOBS [
 jupyter-book's own build function (the configuration exactly as `jupyter-book build` makes
 it: `-W -n --keep-going`), with this extension added. Exit 0: built; 1: Sphinx refused
 the book (warnings, errors); 3: Sphinx itself crashed (a damaged environment, say).
+
+Run as ``python -m cqbook.build.sphinx_incremental waiting PID`` (PID: the build's), it first imports Sphinx, the
+book's extensions and theme and loads jieba's dictionary for the search (about 5 s), then
+waits for one line on stdin, ``[[SOURCE, OUTPUT, DOCTREES, JOBS, ...], LOG]``, and builds as
+above with its output in LOG. The pipeline starts it while the notebooks run; it exits at
+once on end of input or when the build that started it is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import select
 import shutil
 import sys
+import time
 from pathlib import Path
 
 CRASHED = 3
@@ -136,5 +146,72 @@ def main(arguments: list[str]) -> int:
     return 0 if result == 0 else 1
 
 
+WAITING = "waiting"
+
+
+# Imported by a build only once it runs (an extension's setup importing its body, the HTML
+# builder, the theme's parent): found by `python -X importtime` on a preloaded run.
+IMPORTED_LATE = ("myst_nb.sphinx_ext", "myst_nb.ext.glue.domain", "sphinx.builders.html",
+                 "sphinx.search.zh", "pydata_sphinx_theme", "sphinx_design.extension",
+                 "sphinx_external_toc.events", "sphinx_jupyterbook_latex.events",
+                 "importlib_metadata", "IPython.lib.lexers", "sphinx.domains.c",
+                 "sphinx.domains.cpp", "sphinx.domains.python", "sphinx.writers.latex",
+                 "sphinx.builders.latex.util", "sphinx.ext.doctest", "sphinx.util.template",
+                 "jinja2.ext")
+
+
+def preload() -> None:
+    """Import what a build of the book imports before it reads a page, and load jieba."""
+    import importlib
+
+    import yaml
+    from jupyter_book.sphinx import build_sphinx  # noqa: F401  (Sphinx and docutils)
+
+    from cqbook.analysis import segmentation
+    from cqbook.paths import REPO_ROOT
+
+    sphinx = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))["sphinx"]
+    for name in [*sphinx.get("local_extensions", {}), *sphinx["config"]["extensions"],
+                 *IMPORTED_LATE]:
+        importlib.import_module(name)
+    segmentation.load_jieba_dictionary()
+
+
+def _order(parent: int) -> list | None:
+    """The one line the pipeline sends, or None: end of input, or the parent gone (killed:
+    its end of the pipe may be held open by a kernel it forked)."""
+    while os.getppid() == parent:
+        if select.select([sys.stdin], [], [], 1.0)[0]:
+            line = sys.stdin.readline()
+            return json.loads(line) if line.strip() else None
+    return None
+
+
+PRELOADED_LINE = "started while the notebooks ran: imports and jieba's dictionary loaded in"
+
+
+def wait_then_build(parent: int) -> int:
+    """`parent` is the build's pid as the build gave it: read here, the parent could already
+    be a process that adopted this one."""
+    started = time.perf_counter()
+    # A failing import fails the build again, once its log is the build's to show.
+    with contextlib.suppress(Exception):
+        preload()
+    loaded = time.perf_counter() - started
+    order = _order(parent)
+    if order is None:
+        return 0
+    arguments, log = order
+    sys.stdout.flush()
+    sys.stderr.flush()
+    output = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    print(f"{PRELOADED_LINE} {loaded:.1f} s", flush=True)
+    return main(arguments)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == [WAITING]:
+        sys.exit(wait_then_build(int(sys.argv[2])))
     sys.exit(main(sys.argv[1:]))

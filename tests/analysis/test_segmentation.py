@@ -48,6 +48,25 @@ def test_extra_terms_are_added_to_the_segmenter():
     assert "论英雄改革" in tokenizer.lcut("亩均论英雄改革", HMM=False)
 
 
+def test_each_segmenter_is_private_though_the_dictionary_is_loaded_once():
+    first = segmentation.segmenter(use_policy_dictionary=False, extra_terms=["论英雄改革"])
+    second = segmentation.segmenter(use_policy_dictionary=False)
+    assert "论英雄改革" in first.lcut("亩均论英雄改革", HMM=False)
+    assert "论英雄改革" not in second.lcut("亩均论英雄改革", HMM=False)
+    assert "论英雄改革" not in segmentation.load_jieba_dictionary()[0]
+    assert second.FREQ is not first.FREQ
+
+
+def test_the_shared_dictionary_cuts_the_page_as_jieba_loading_its_own():
+    import jieba
+
+    own = jieba.Tokenizer()
+    own.initialize()
+    page = package.source_text()
+    assert segmentation.segmenter(use_policy_dictionary=False).lcut(page, HMM=False) == \
+        own.lcut(page, HMM=False)
+
+
 def test_a_malformed_dictionary_is_refused(tmp_path):
     path = tmp_path / "dict.txt"
     path.write_text("亩均论英雄 3 n\n", encoding="utf-8")

@@ -1,0 +1,139 @@
+"""Sphinx started while the notebooks run: a build that executes hands its staged book to a
+Sphinx process that has already imported everything, and no such process outlives its build
+(ended by the build, by the end of its input, or by its build being killed)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import cqbook, executed_notebooks
+
+from cqbook.build import publishing, sphinx_incremental
+
+WAITING = [sys.executable, "-m", "cqbook.build.sphinx_incremental", sphinx_incremental.WAITING,
+           str(os.getpid())]
+
+
+def ended(pid: int) -> bool:
+    """Gone, or a zombie nobody reaped yet (a container's init may never reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in ("Z", "X")
+
+
+def wait_until_ended(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ended(pid):
+            return True
+        time.sleep(0.1)
+    return ended(pid)
+
+
+def sphinx_processes_in(folder: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            if b"cqbook.build.sphinx_incremental" in command and not ended(int(entry.name)) \
+                    and Path(os.readlink(entry / "cwd")) == folder:
+                found.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_preloading_imports_every_module_it_names_and_loads_jieba():
+    check = ("import sys\n"
+             "from cqbook.analysis import segmentation\n"
+             "from cqbook.build import sphinx_incremental as s\n"
+             "s.preload()\n"
+             "missing = [m for m in s.IMPORTED_LATE if m not in sys.modules]\n"
+             "assert not missing, missing\n"
+             "assert segmentation._jieba_dictionary is not None\n")
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_waiting_sphinx_given_no_book_ends_at_the_end_of_its_input():
+    process = subprocess.Popen(WAITING, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    process.stdin.close()
+    assert process.wait(timeout=120) == 0
+    assert process.stdout.read() == b""  # nothing built, nothing said
+
+
+def test_waiting_sphinx_processes_end_with_the_build_that_did_not_use_them():
+    with publishing.waiting_sphinx():
+        publishing.start_waiting_sphinx(2)
+        started = list(publishing._waiting)
+        assert [p.poll() for p in started] == [None, None]
+    assert all(p.poll() is not None for p in started)
+    assert publishing._waiting == []
+
+
+def test_a_waiting_sphinx_ends_when_the_build_that_started_it_is_killed(tmp_path):
+    # The killed build's end of the pipe can stay open (a kernel it forked holds it), so
+    # the waiting process watches its parent too.
+    starts_one = ("import os, time\n"
+                  "from cqbook.build import publishing\n"
+                  "publishing.start_waiting_sphinx(1)\n"
+                  "kernel = os.fork()\n"
+                  "if kernel == 0:\n"
+                  "    time.sleep(600)\n"
+                  "    os._exit(0)\n"
+                  "print(publishing._waiting[0].pid, kernel, flush=True)\n"
+                  "time.sleep(600)\n")
+    build = subprocess.Popen([sys.executable, "-c", starts_one], stdout=subprocess.PIPE,
+                             text=True)
+    waiting, kernel = map(int, build.stdout.readline().split())
+    try:
+        assert not ended(waiting)
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+        assert not ended(kernel)  # so the pipe is still open at the other end
+        assert wait_until_ended(waiting, 120), f"the waiting Sphinx {waiting} outlived its build"
+    finally:
+        os.kill(kernel, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_a_build_that_executes_hands_its_book_to_a_sphinx_started_before(fixture_repo):
+    (fixture_repo / "params" / "book.yml").write_text("alpha:\n  factor: 3\n")
+    result = cqbook(fixture_repo, "build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert executed_notebooks(result.stdout) == {"alpha"}
+    logs = sorted((fixture_repo / "_build" / "sphinx").glob("*/sphinx.log"))
+    assert logs
+    for log in logs:
+        assert sphinx_incremental.PRELOADED_LINE in log.read_text(encoding="utf-8"), log
+    assert sphinx_processes_in(fixture_repo) == []
+
+
+@pytest.mark.slow
+def test_a_failing_cell_leaves_no_waiting_sphinx_behind(fixture_repo):
+    from test_faults_book import set_cell
+
+    set_cell(fixture_repo, "beta", 3, "raise RuntimeError('plain failure')")
+    result = cqbook(fixture_repo, "build")
+    assert result.returncode == 2 and "plain failure" in result.stderr
+    assert sphinx_processes_in(fixture_repo) == []
+
+
+@pytest.mark.slow
+def test_a_book_rebuilt_without_executing_starts_sphinx_as_before(fixture_repo):
+    (fixture_repo / "book" / "index.md").open("a").write("\nOne more sentence.\n")
+    result = cqbook(fixture_repo, "build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert executed_notebooks(result.stdout) == set()
+    log = (fixture_repo / "_build" / "sphinx" / "en" / "sphinx.log").read_text(encoding="utf-8")
+    assert sphinx_incremental.PRELOADED_LINE not in log
