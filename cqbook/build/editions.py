@@ -117,7 +117,7 @@ class Entry:
     text: str
 
 
-@dataclass
+@dataclass(frozen=True)  # shared by the reads of one file (_notebook_units_read)
 class Unit:
     """One piece of English that needs a translation."""
 
@@ -182,17 +182,29 @@ def notebook_units(notebook: dict) -> list[Unit]:
     return units
 
 
-def page_units(page: str, repo: Path = REPO_ROOT) -> list[Unit] | None:
-    """What of the English `page` (a toc entry) needs translating; None for a generated page."""
+# A notebook's units by its file's bytes: a build checks the translations before its kernels
+# run and again as it stages each edition, and jupytext takes about 0.1 s per notebook.
+_notebook_units_read: dict[tuple[Path, str], list[Unit]] = {}
+
+
+def _notebook_units_of(path: Path) -> list[Unit]:
     from cqbook.build.notebook_files import read_notebook
 
+    key = (path.resolve(), hashlib.sha256(path.read_bytes()).hexdigest())
+    if key not in _notebook_units_read:
+        notebook = json.loads(json.dumps(read_notebook(path)))
+        _notebook_units_read[key] = notebook_units(notebook)
+    return list(_notebook_units_read[key])
+
+
+def page_units(page: str, repo: Path = REPO_ROOT) -> list[Unit] | None:
+    """What of the English `page` (a toc entry) needs translating; None for a generated page."""
     if page.startswith("notebooks/"):
         name = page.split("/", 1)[1]
         for suffix in (".md", ".ipynb"):
             path = repo / "notebooks" / f"{name}{suffix}"
             if path.exists():
-                notebook = json.loads(json.dumps(read_notebook(path)))
-                return notebook_units(notebook)
+                return _notebook_units_of(path)
         return None
     path = repo / f"{page}.md"
     if not path.exists():

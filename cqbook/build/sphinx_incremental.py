@@ -187,6 +187,7 @@ def _order(parent: int) -> list | None:
     return None
 
 
+PRELOAD_NICENESS = 10
 PRELOADED_LINE = "started while the notebooks ran: imports and jieba's dictionary loaded in"
 
 
@@ -194,6 +195,9 @@ def wait_then_build(parent: int) -> int:
     """`parent` is the build's pid as the build gave it: read here, the parent could already
     be a process that adopted this one."""
     started = time.perf_counter()
+    # The notebooks come first: on 2 cores, the build's own process and a kernel would
+    # otherwise share them with both editions' start-up, and the book waits for the kernel.
+    os.nice(PRELOAD_NICENESS)
     # A failing import fails the build again, once its log is the build's to show.
     with contextlib.suppress(Exception):
         preload()
@@ -201,6 +205,8 @@ def wait_then_build(parent: int) -> int:
     order = _order(parent)
     if order is None:
         return 0
+    with contextlib.suppress(OSError):  # back to the build's priority where that is allowed
+        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, parent))
     arguments, log = order
     sys.stdout.flush()
     sys.stderr.flush()

@@ -63,6 +63,16 @@ def test_a_changed_english_cell_makes_its_translation_stale(tmp_path):
     assert "\n" not in str(refused.value) and "yongchuan-03" in str(refused.value)
 
 
+def test_a_notebook_edited_between_two_checks_is_read_again(tmp_path):
+    # One build checks twice (before its kernels, and staging the edition): the second
+    # check must see the file as it is then, not as the first one read it.
+    repo = _copy(tmp_path)
+    assert editions.check("zh", repo)[1] == []
+    _replace(repo / "notebooks" / "yongchuan.md", "## What the page says",
+             "## What the page says, in full")
+    assert [p.unit.ident for p in editions.check("zh", repo)[1]] == ["yongchuan-03"]
+
+
 def test_a_new_english_cell_a_caption_and_a_page_without_translation_are_missing(tmp_path):
     repo = _copy(tmp_path)
     notebook = repo / "notebooks" / "banan.md"
