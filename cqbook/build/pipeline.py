@@ -270,9 +270,9 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
         if stale_now and not stale:  # a missing or stale translation fails before any kernel
             from cqbook.build import editions
 
-            # Each edition's Sphinx starts up while the notebooks run (publishing.SphinxRun
-            # takes them once the book is staged).
-            publishing.start_waiting_sphinx(1 + len(editions.editions()))
+            # Sphinx starts up while the notebooks run (each edition's SphinxRun hands it
+            # its staged book).
+            publishing.start_waiting_sphinx()
             editions.check_all()
         stale += stale_now
         _execute_reading(recorded, stale_now, store, n_workers, report, inputs, before)

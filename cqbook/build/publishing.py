@@ -14,18 +14,20 @@ published book someone changed, is moved to `_build/html-kept-<time>/`, and the 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -240,49 +242,120 @@ def _sphinx_environment() -> dict[str, str]:
     return {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
 
 
-# Sphinx processes started before their stage exists (sphinx_incremental's `waiting`): each
-# imports Sphinx, the extensions and the theme and loads jieba's dictionary (about 5 s) while
-# the notebooks run, and a SphinxRun started later hands one its book. Only
-# `waiting_sphinx()` starts them, and it ends those left unused, however the build ends.
-_waiting: list[subprocess.Popen] = []
+# One Sphinx process started before any stage exists (sphinx_incremental's `waiting`): it
+# imports Sphinx, the extensions and the theme and loads jieba's dictionary (about 4 s) while
+# the notebooks run, and builds each edition a SphinxRun hands it in a fork of itself, so the
+# editions share that start-up. Only `waiting_sphinx()` starts it, and it ends it and its
+# builds (one process group), however the build ends.
+_waiting: list[WaitingSphinx] = []
 
 
-@contextmanager
+@contextlib.contextmanager
 def waiting_sphinx():
-    """Within it, `start_waiting_sphinx(n)` keeps n Sphinx processes ready for SphinxRun."""
+    """Within it, `start_waiting_sphinx()` readies Sphinx for the SphinxRuns to come."""
     try:
         yield
     finally:
         while _waiting:
-            process = _waiting.pop()
-            process.kill()
-            process.wait()
+            _waiting.pop().end()
 
 
-def start_waiting_sphinx(count: int) -> None:
-    from cqbook.build.sphinx_incremental import WAITING
+def start_waiting_sphinx() -> None:
+    # Forking a process that imported Sphinx is safe where the kernels' engine forks: Linux.
+    if not _waiting and sys.platform == "linux":
+        _waiting.append(WaitingSphinx())
 
-    while len(_waiting) < count:
-        _waiting.append(subprocess.Popen(
+
+class WaitingSphinx:
+    """The waiting process, and what it reported of the builds it was given."""
+
+    def __init__(self) -> None:
+        from cqbook.build.sphinx_incremental import WAITING
+
+        self.process = subprocess.Popen(
             [*_SPHINX_COMMAND, WAITING, str(os.getpid())], stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_sphinx_environment()))
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_sphinx_environment(),
+            process_group=0)
+        self.orders = 0
+        self.pids: dict[int, int] = {}  # order -> pid
+        self.codes: dict[int, int] = {}  # order -> exit code
+        self.closed = False  # its reports have ended (it exited, or was killed)
+        self._pending = b""
 
-
-def _take_waiting_sphinx(arguments: list[str], log: Path) -> subprocess.Popen | None:
-    """A waiting Sphinx given this build (its output going to `log`), or None if none is left."""
-    while _waiting:
-        process = _waiting.pop(0)
-        log.write_bytes(b"")  # the last build's output is never read as this one's
+    def build(self, arguments: list[str], log: Path) -> ForkedBuild | None:
+        if self.process.poll() is not None:
+            return None
         try:
-            if process.poll() is not None:
-                raise ProcessLookupError
-            process.stdin.write((json.dumps([arguments, str(log)]) + "\n").encode())
-            process.stdin.close()
-            return process
-        except OSError:  # it ended (killed, or it failed to start): the next, or a new one
-            process.kill()
-            process.wait()
-    return None
+            self.process.stdin.write((json.dumps([arguments, str(log)]) + "\n").encode())
+            self.process.stdin.flush()
+        except OSError:
+            return None
+        self.orders += 1
+        return ForkedBuild(self, self.orders)
+
+    def read_reports(self, block: bool) -> None:
+        """Record what the process reported (waiting for one report if `block`)."""
+        fd = self.process.stdout.fileno()
+        while not self.closed and select.select([fd], [], [], None if block else 0)[0]:
+            chunk = os.read(fd, 65536)
+            self.closed = not chunk
+            self._pending += chunk
+            while b"\n" in self._pending:
+                line, self._pending = self._pending.split(b"\n", 1)
+                kind, order, value = line.decode().split()
+                (self.pids if kind == "started" else self.codes)[int(order)] = int(value)
+            if chunk:
+                block = False  # one report was waited for; take only what else is there
+
+    def end(self) -> None:
+        """Kill it and every build it runs (its process group), and reap it."""
+        self.closed = True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
+class ForkedBuild:
+    """One edition built in a fork of the waiting Sphinx: `wait`, `poll` and `kill`, as
+    SphinxRun uses a process's."""
+
+    def __init__(self, server: WaitingSphinx, order: int) -> None:
+        self.server, self.order = server, order
+
+    def poll(self) -> int | None:
+        self.server.read_reports(block=False)
+        return self._code()
+
+    def wait(self) -> int:
+        while self._code() is None:
+            self.server.read_reports(block=True)
+        return self._code()
+
+    def _code(self) -> int | None:
+        if self.order in self.server.codes:
+            return self.server.codes[self.order]
+        if self.server.closed:  # the waiting process is gone, and this build with it
+            self.server.end()
+            from cqbook.build.sphinx_incremental import CRASHED
+
+            return CRASHED
+        return None
+
+    def kill(self) -> None:
+        """Only a build that is being given up is killed, and with it the build it belongs
+        to: every edition's Sphinx goes, as the waiting process's group."""
+        self.server.end()
+
+
+def _take_waiting_sphinx(arguments: list[str], log: Path) -> ForkedBuild | None:
+    """This build given to the waiting Sphinx (its output going to `log`), or None."""
+    if not _waiting:
+        return None
+    log.write_bytes(b"")  # the last build's output is never read as this one's
+    return _waiting[0].build(arguments, log)
 
 
 def _edition(stage: Path) -> str:

@@ -19,11 +19,10 @@ jupyter-book's own build function (the configuration exactly as `jupyter-book bu
 it: `-W -n --keep-going`), with this extension added. Exit 0: built; 1: Sphinx refused
 the book (warnings, errors); 3: Sphinx itself crashed (a damaged environment, say).
 
-Run as ``python -m cqbook.build.sphinx_incremental waiting PID`` (PID: the build's), it first imports Sphinx, the
-book's extensions and theme and loads jieba's dictionary for the search (about 5 s), then
-waits for one line on stdin, ``[[SOURCE, OUTPUT, DOCTREES, JOBS, ...], LOG]``, and builds as
-above with its output in LOG. The pipeline starts it while the notebooks run; it exits at
-once on end of input or when the build that started it is gone.
+Run as ``python -m cqbook.build.sphinx_incremental waiting PID`` (PID: the build's), it first
+imports Sphinx, the book's extensions and theme and loads jieba's dictionary for the search
+(about 4 s), then builds each edition it is sent in a fork of itself (`serve`). The pipeline
+starts it while the notebooks run.
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -177,47 +177,79 @@ def preload() -> None:
     segmentation.load_jieba_dictionary()
 
 
-def _order(parent: int) -> list | None:
-    """The one line the pipeline sends, or None: end of input, or the parent gone (killed:
-    its end of the pipe may be held open by a kernel it forked)."""
-    while os.getppid() == parent:
-        if select.select([sys.stdin], [], [], 1.0)[0]:
-            line = sys.stdin.readline()
-            return json.loads(line) if line.strip() else None
-    return None
-
-
 PRELOAD_NICENESS = 10
 PRELOADED_LINE = "started while the notebooks ran: imports and jieba's dictionary loaded in"
 
 
-def wait_then_build(parent: int) -> int:
-    """`parent` is the build's pid as the build gave it: read here, the parent could already
-    be a process that adopted this one."""
+def serve(parent: int) -> int:
+    """The waiting process. Each order, a line `[ARGUMENTS, LOG]` on stdin, is built in a fork
+    of this process, so that every edition shares one start-up; on stdout, `started N PID`
+    and `ended N CODE` for the N-th order. It ends when its input has ended and each of its
+    builds has, or when the build that started it is gone (`parent`, its pid as the build
+    gave it: read here, the parent could already be a process that adopted this one). Its
+    builds are in its process group, which the pipeline kills whole to stop them all."""
     started = time.perf_counter()
     # The notebooks come first: on 2 cores, the build's own process and a kernel would
-    # otherwise share them with both editions' start-up, and the book waits for the kernel.
+    # otherwise share them with the editions' start-up, and the book waits for the kernel.
     os.nice(PRELOAD_NICENESS)
     # A failing import fails the build again, once its log is the build's to show.
     with contextlib.suppress(Exception):
         preload()
     loaded = time.perf_counter() - started
-    order = _order(parent)
-    if order is None:
-        return 0
-    with contextlib.suppress(OSError):  # back to the build's priority where that is allowed
-        os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, parent))
-    arguments, log = order
+    builds: dict[int, int] = {}  # pid -> order number
+    pending, reading, number = b"", True, 0
+    while reading or builds:
+        if os.getppid() != parent:  # killed: its end of the pipe may live on in a kernel
+            os.killpg(0, signal.SIGKILL)
+        if reading and select.select([0], [], [], 0.05)[0]:
+            chunk = os.read(0, 65536)
+            reading = bool(chunk)
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                number += 1
+                pid = os.fork()
+                if pid == 0:
+                    os._exit(_build_in_fork(line, loaded, parent))
+                builds[pid] = number
+                _report(f"started {number} {pid}")
+        elif not reading:
+            time.sleep(0.05)
+        for pid in list(builds):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                _report(f"ended {builds.pop(pid)} {os.waitstatus_to_exitcode(status)}")
+    return 0
+
+
+def _report(line: str) -> None:
+    with contextlib.suppress(OSError):  # the build stopped listening: it stops this one too
+        os.write(1, f"{line}\n".encode())
+
+
+def _build_in_fork(order: bytes, loaded: float, parent: int) -> int:
+    """One edition, in a fork of the waiting process: never back into its loop."""
+    try:
+        arguments, log = json.loads(order)
+        with contextlib.suppress(OSError):  # the build's priority, where that is allowed
+            os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, parent))
+        output = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        os.close(0)
+        print(f"{PRELOADED_LINE} {loaded:.1f} s", flush=True)
+        code = main(arguments)
+    except BaseException:  # noqa: BLE001 - told in the log, as a crash of Sphinx
+        import traceback
+
+        traceback.print_exc()
+        code = CRASHED
     sys.stdout.flush()
     sys.stderr.flush()
-    output = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(output, 1)
-    os.dup2(output, 2)
-    print(f"{PRELOADED_LINE} {loaded:.1f} s", flush=True)
-    return main(arguments)
+    return code
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == [WAITING]:
-        sys.exit(wait_then_build(int(sys.argv[2])))
+        sys.exit(serve(int(sys.argv[2])))
     sys.exit(main(sys.argv[1:]))

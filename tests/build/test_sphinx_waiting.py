@@ -1,6 +1,7 @@
-"""Sphinx started while the notebooks run: a build that executes hands its staged book to a
-Sphinx process that has already imported everything, and no such process outlives its build
-(ended by the build, by the end of its input, or by its build being killed)."""
+"""Sphinx started while the notebooks run: a build that executes hands each edition's staged
+book to one Sphinx process that has already imported everything, which builds it in a fork of
+itself; no such process outlives its build (ended by the build, by the end of its input, or by
+its build being killed)."""
 
 from __future__ import annotations
 
@@ -72,13 +73,37 @@ def test_a_waiting_sphinx_given_no_book_ends_at_the_end_of_its_input():
     assert process.stdout.read() == b""  # nothing built, nothing said
 
 
-def test_waiting_sphinx_processes_end_with_the_build_that_did_not_use_them():
+def test_a_waiting_sphinx_ends_with_the_build_that_did_not_use_it():
     with publishing.waiting_sphinx():
-        publishing.start_waiting_sphinx(2)
-        started = list(publishing._waiting)
-        assert [p.poll() for p in started] == [None, None]
-    assert all(p.poll() is not None for p in started)
-    assert publishing._waiting == []
+        publishing.start_waiting_sphinx()
+        publishing.start_waiting_sphinx()  # one, however often it is asked for
+        assert len(publishing._waiting) == 1
+        waiting = publishing._waiting[0].process
+        assert waiting.poll() is None
+    assert waiting.poll() is not None and publishing._waiting == []
+
+
+def test_each_build_given_is_built_in_a_fork_of_one_start_up(tmp_path):
+    """Two orders (books that do not exist: Sphinx refuses them): each built in its own fork,
+    each said in its own log, with the code of its own build."""
+    server = publishing.WaitingSphinx()
+    try:
+        runs = []
+        for name in ("one", "two"):
+            arguments = [str(tmp_path / name / "src"), str(tmp_path / name / "html"),
+                         str(tmp_path / name / "doctrees"), "1"]
+            runs.append((server.build(arguments, tmp_path / f"{name}.log"), name))
+        codes = [run.wait() for run, _name in runs]
+        assert codes[0] == codes[1] and codes[0] in (1, sphinx_incremental.CRASHED), codes
+        assert sorted(server.pids) == [1, 2] and len(set(server.pids.values())) == 2
+        assert server.process.pid not in server.pids.values()
+        for _run, name in runs:
+            log = (tmp_path / f"{name}.log").read_text(encoding="utf-8")
+            assert sphinx_incremental.PRELOADED_LINE in log, log
+        server.process.stdin.close()
+        assert server.process.wait(timeout=60) == 0  # input ended, every build ended
+    finally:
+        server.end()
 
 
 def test_a_waiting_sphinx_ends_when_the_build_that_started_it_is_killed(tmp_path):
@@ -86,12 +111,12 @@ def test_a_waiting_sphinx_ends_when_the_build_that_started_it_is_killed(tmp_path
     # the waiting process watches its parent too.
     starts_one = ("import os, time\n"
                   "from cqbook.build import publishing\n"
-                  "publishing.start_waiting_sphinx(1)\n"
+                  "publishing.start_waiting_sphinx()\n"
                   "kernel = os.fork()\n"
                   "if kernel == 0:\n"
                   "    time.sleep(600)\n"
                   "    os._exit(0)\n"
-                  "print(publishing._waiting[0].pid, kernel, flush=True)\n"
+                  "print(publishing._waiting[0].process.pid, kernel, flush=True)\n"
                   "time.sleep(600)\n")
     build = subprocess.Popen([sys.executable, "-c", starts_one], stdout=subprocess.PIPE,
                              text=True)
