@@ -161,10 +161,10 @@ WORKSPACE_RECORD = "built.json"
 
 
 class SphinxRun:
-    """One edition's Sphinx build, started at once (in a fork of the waiting Sphinx, if there
-    is one, else in a process of its own); `wait()` returns
-    the copy of its HTML (or raises BookBuildFailure), `stop()` ends it unfinished. The
-    editions build side by side: each is one process on one core.
+    """One edition's Sphinx build, started at once (in a fork of the waiting Sphinx if there is
+    one, else in a process of its own); `wait()` returns the copy of its HTML (or raises
+    BookBuildFailure), `stop()` ends it unfinished. The editions build side by side: each is
+    one process on one core.
 
     Only files whose bytes changed are written into the workspace, so Sphinx, which judges by
     modification time, reads again only those pages (and, through
