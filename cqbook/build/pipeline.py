@@ -268,11 +268,13 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
         recorded = _recorded_rows(wave, store)
         stale_now = _stale_jobs(wave, store, shared, cell_timeout, report, recorded)
         if stale_now and not stale:  # a missing or stale translation fails before any kernel
-            from cqbook.build import editions
+            from cqbook.build import editions, engine
 
             # Sphinx starts up while the notebooks run (each edition's SphinxRun hands it
-            # its staged book).
-            publishing.start_waiting_sphinx()
+            # its staged book, built in a fork of it): only where the kernels fork, so that
+            # where the engine refuses (CQBOOK_ENGINE=kernel, a second thread) nothing forks.
+            if engine.can_fork():
+                publishing.start_waiting_sphinx()
             editions.check_all()
         stale += stale_now
         _execute_reading(recorded, stale_now, store, n_workers, report, inputs, before)

@@ -262,8 +262,8 @@ def waiting_sphinx():
 
 
 def start_waiting_sphinx() -> None:
-    # Forking a process that imported Sphinx is safe where the kernels' engine forks: Linux.
-    if not _waiting and sys.platform == "linux":
+    """Once per build; the pipeline asks only where the kernels fork (it forks too)."""
+    if not _waiting:
         _waiting.append(WaitingSphinx())
 
 
