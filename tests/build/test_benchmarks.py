@@ -53,6 +53,15 @@ def test_every_row_of_the_issue_is_in_the_targets_table_with_its_verdict():
     assert rows[-1][1] == "9.0 min (950 passed)"
 
 
+def test_the_suite_section_says_where_the_suite_ran():
+    suite = {"seconds": 540.0, "summary": "950 passed", "target_seconds": 360, "slowest": [],
+             "commit": "abc1234", "date": "2026-12-02", "machine": {"cores": 2, "python": "3.11"}}
+    assert "in a fresh clone of abc1234 with its .venv" in "\n".join(report.suite_section(suite))
+    by_hand = "\n".join(report.suite_section({**suite, "where": "the checkout at abc1234"}))
+    assert "in the checkout at abc1234, 2026-12-02" in by_hand
+    assert "fresh clone" not in by_hand
+
+
 def test_a_benchmark_not_run_is_said_to_be_not_measured_never_met():
     rows = report.targets_rows(None, None, None)
     assert all(row[1] == "not measured" and row[3] == "—" for row in rows)
