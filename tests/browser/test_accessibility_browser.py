@@ -8,6 +8,8 @@ switcher stores the choice in localStorage; the page then carries `data-theme`):
   reach WCAG AA contrast (4.5:1), measured here from the computed colours;
 - Chinese text is marked `lang="zh…"`, every table has header cells, and the Tab key reaches
   every link of the page's content.
+A page costs about a second to open, so each is opened once per mode and every check of that
+mode reads the same visit (`light_visits`, `dark_visits`).
 """
 
 from __future__ import annotations
@@ -102,14 +104,6 @@ def mode_context(request, browser):
     context.close()
 
 
-@pytest.fixture(scope="module")
-def light_context(browser):
-    """For what does not depend on the colour mode (language marks, structure, focus)."""
-    context = _context(browser, "light")
-    yield "light", context
-    context.close()
-
-
 def open_page(context, url: str, mode: str):
     page = context.new_page()
     page.goto(url, wait_until="load")
@@ -128,22 +122,63 @@ AXE_OPTIONS = {"light": {"resultTypes": ["violations"]},
                         "runOnly": {"type": "rule", "values": sorted(COLOUR_RULES)}}}
 
 
-def test_axe_finds_no_serious_or_critical_violation_on_any_page(mode_context, origin,
-                                                                 book_html):
-    mode, context = mode_context
-    axe, found = Axe(), {}
-    for name in book_pages(book_html) + ["search.html"]:
-        page = open_page(context, f"{origin}/{name}", mode)
-        try:
-            response = axe.run(page, options=AXE_OPTIONS[mode]).response
-        finally:
-            page.close()
-        violations = response["violations"]
+def tab_walk(page) -> dict[str, list[str]]:
+    """The content links a reader sees, and those the Tab key never reached from the top."""
+    links = set(page.evaluate(CONTENT_LINKS_JS))
+    page.evaluate(RECORD_FOCUS_JS)
+    reached, presses, budget = set(), 0, len(links) * 2 + 150  # sidebars' links first
+    while presses < budget and not links <= reached:
+        for _ in range(min(20, budget - presses)):  # one round trip per 20 presses
+            page.keyboard.press("Tab")
+            presses += 1
+        reached = set(page.evaluate("() => [...window.cqReached]"))
+    return {"links": sorted(links), "links Tab never reached": sorted(links - reached)}
+
+
+def _visit_every_page(browser, origin: str, book_html, mode: str) -> dict:
+    """Each page opened once in `mode`: axe's report, and in light mode what does not depend
+    on the mode, measured after axe so that axe sees the page as loaded (the Tab walk moves
+    the focus, whose outline axe would judge too). A page costs about a second to open, so
+    every light-mode check shares one opening."""
+    context, axe, visits = _context(browser, mode), Axe(), {}
+    try:
+        for name in book_pages(book_html) + ["search.html"]:
+            page = open_page(context, f"{origin}/{name}", mode)
+            try:
+                visits[name] = {"axe": axe.run(page, options=AXE_OPTIONS[mode]).response}
+                if mode == "light":
+                    visits[name].update({
+                        "chinese without lang": page.evaluate(CJK_WITHOUT_LANG_JS),
+                        "tables without headers": page.evaluate(TABLES_WITHOUT_HEADERS_JS),
+                        **tab_walk(page)})
+            finally:
+                page.close()
+    finally:
+        context.close()
+    return visits
+
+
+@pytest.fixture(scope="module")
+def light_visits(browser, origin, book_html):
+    return _visit_every_page(browser, origin, book_html, "light")
+
+
+@pytest.fixture(scope="module")
+def dark_visits(browser, origin, book_html):
+    return _visit_every_page(browser, origin, book_html, "dark")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_axe_finds_no_serious_or_critical_violation_on_any_page(mode, request, book_html):
+    visits, found = request.getfixturevalue(f"{mode}_visits"), {}
+    assert len(visits) == len(book_pages(book_html)) + 1
+    for name, visit in visits.items():
+        response = visit["axe"]
         ran = {rule["id"] for kind in ("violations", "passes", "incomplete", "inapplicable")
                for rule in response[kind]}
         assert COLOUR_RULES <= ran, f"{name} ({mode}): axe did not run {COLOUR_RULES - ran}"
         serious = [f"{v['id']} ({v['impact']}): {v['nodes'][0]['html'][:100]}"
-                   for v in violations if v["impact"] in ("serious", "critical")]
+                   for v in response["violations"] if v["impact"] in ("serious", "critical")]
         if serious:
             found[name] = serious
     assert not found, json.dumps(found, indent=1, ensure_ascii=False)
@@ -175,37 +210,22 @@ def test_highlighted_figures_and_provenance_boxes_reach_aa_contrast(mode_context
     assert not any(low.values()), json.dumps(low, indent=1, ensure_ascii=False)
 
 
-def test_chinese_text_is_marked_as_chinese(light_context, origin, book_html):
-    mode, context = light_context
-    unmarked = {}
-    for name in book_pages(book_html):
-        found = evaluate(context, f"{origin}/{name}", mode, CJK_WITHOUT_LANG_JS)
-        if found:
-            unmarked[name] = found[:5] + ([f"... {len(found)} in all"] if len(found) > 5 else [])
+def test_chinese_text_is_marked_as_chinese(light_visits, book_html):
+    pages = book_pages(book_html)
+    unmarked = {name: found[:5] + ([f"... {len(found)} in all"] if len(found) > 5 else [])
+                for name in pages if (found := light_visits[name]["chinese without lang"])}
     assert not unmarked, json.dumps(unmarked, indent=1, ensure_ascii=False)
 
 
-def test_every_table_has_header_cells_and_tab_reaches_every_content_link(light_context, origin,
+def test_every_table_has_header_cells_and_tab_reaches_every_content_link(light_visits,
                                                                          book_html):
-    mode, context = light_context
     problems = {}
     for name in book_pages(book_html):
-        page = open_page(context, f"{origin}/{name}", mode)
-        try:
-            headless_tables = page.evaluate(TABLES_WITHOUT_HEADERS_JS)
-            links = set(page.evaluate(CONTENT_LINKS_JS))
-            page.evaluate(RECORD_FOCUS_JS)
-            reached, presses, budget = set(), 0, len(links) * 2 + 150  # sidebars' links first
-            while presses < budget and not links <= reached:
-                for _ in range(min(20, budget - presses)):  # one round trip per 20 presses
-                    page.keyboard.press("Tab")
-                    presses += 1
-                reached = set(page.evaluate("() => [...window.cqReached]"))
-        finally:
-            page.close()
-        if headless_tables or links - reached:
-            problems[name] = {"tables without headers": headless_tables,
-                              "links Tab never reached": sorted(links - reached)[:10]}
+        visit = light_visits[name]
+        if visit["tables without headers"] or visit["links Tab never reached"]:
+            problems[name] = {key: visit[key][:10] for key in
+                              ("tables without headers", "links Tab never reached")}
+    assert sum(len(light_visits[name]["links"]) for name in book_pages(book_html)) >= 50
     assert not problems, json.dumps(problems, indent=1, ensure_ascii=False)
 
 
