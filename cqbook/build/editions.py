@@ -31,6 +31,7 @@ before the one atomic swap of `_build/html`: a failure in either edition publish
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import hashlib
 import json
@@ -42,7 +43,7 @@ from pathlib import Path
 import yaml
 
 from cqbook.build.pipeline import BuildError
-from cqbook.paths import BOOK_DIR, REPO_ROOT
+from cqbook.paths import BOOK_DIR, BUILD_DIR, REPO_ROOT
 
 TRANSLATIONS_DIR = REPO_ROOT / "translations"
 LANGUAGES = {"zh": {"sphinx": "zh_CN", "html": "zh-Hans", "name": "中文"}}
@@ -183,18 +184,43 @@ def notebook_units(notebook: dict) -> list[Unit]:
 
 
 # A notebook's units by its file's bytes: a build checks the translations before its kernels
-# run and again as it stages each edition, and jupytext takes about 0.1 s per notebook.
+# run and again as it stages each edition, and jupytext takes about 0.1 s per notebook. Kept
+# in this process, and on disk for the next build (one file per notebook, holding the units
+# of its last version read), so that a build after one chapter changed reads only that one.
 _notebook_units_read: dict[tuple[Path, str], list[Unit]] = {}
+# Under the checked repository's own build folder.
+UNITS_CACHE = BUILD_DIR.relative_to(REPO_ROOT) / "cache" / "translation-units"
 
 
-def _notebook_units_of(path: Path) -> list[Unit]:
-    from cqbook.build.notebook_files import read_notebook
-
+def _notebook_units_of(path: Path, repo: Path = REPO_ROOT) -> list[Unit]:
     key = (path.resolve(), hashlib.sha256(path.read_bytes()).hexdigest())
     if key not in _notebook_units_read:
-        notebook = json.loads(json.dumps(read_notebook(path)))
-        _notebook_units_read[key] = notebook_units(notebook)
+        _notebook_units_read[key] = _units_on_disk(*key, Path(repo) / UNITS_CACHE)
     return list(_notebook_units_read[key])
+
+
+def _units_on_disk(path: Path, content: str, folder: Path) -> list[Unit]:
+    from importlib.metadata import version
+
+    from cqbook.build.cache import write_json_atomic
+    from cqbook.build.notebook_files import read_notebook
+
+    # The reader is part of the key: jupytext gives a text notebook's cells their ids.
+    key = f"{content} jupytext {version('jupytext')}"
+    entry = folder / f"{hashlib.sha256(str(path).encode()).hexdigest()[:20]}.json"
+    try:
+        kept = json.loads(entry.read_text(encoding="utf-8"))
+        units = [Unit(kind, ident, english) for kind, ident, english in kept["units"]]
+        if kept["key"] == key and all(isinstance(text, str) for unit in units
+                                      for text in (unit.kind, unit.ident, unit.english)):
+            return units
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # none yet, or not one this code wrote whole: read the notebook
+    units = notebook_units(json.loads(json.dumps(read_notebook(path))))
+    with contextlib.suppress(OSError):  # a read-only checkout still checks its translations
+        write_json_atomic(entry, {"notebook": str(path), "key": key,
+                                  "units": [[u.kind, u.ident, u.english] for u in units]})
+    return units
 
 
 def page_units(page: str, repo: Path = REPO_ROOT) -> list[Unit] | None:
@@ -204,7 +230,7 @@ def page_units(page: str, repo: Path = REPO_ROOT) -> list[Unit] | None:
         for suffix in (".md", ".ipynb"):
             path = repo / "notebooks" / f"{name}{suffix}"
             if path.exists():
-                return _notebook_units_of(path)
+                return _notebook_units_of(path, repo)
         return None
     path = repo / f"{page}.md"
     if not path.exists():

@@ -96,7 +96,25 @@ def _remove_outputs_no_page_uses(app, exception) -> None:
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
+# Under the doctrees, so that it lives and goes with the environment.
+TEMPLATE_CACHE = "compiled-templates"
+
+
+def _keep_compiled_templates(app) -> None:
+    """Jinja compiles the theme's templates again in every build (about 0.3 s an edition):
+    its own bytecode cache keeps them, keyed by each template's name, file and source, so an
+    edited template is compiled afresh."""
+    environment = getattr(getattr(app.builder, "templates", None), "environment", None)
+    if environment is not None and environment.bytecode_cache is None:
+        from jinja2 import FileSystemBytecodeCache
+
+        folder = Path(app.doctreedir, TEMPLATE_CACHE)
+        folder.mkdir(parents=True, exist_ok=True)
+        environment.bytecode_cache = FileSystemBytecodeCache(str(folder))
+
+
 def setup(app):
+    app.connect("builder-inited", _keep_compiled_templates)
     app.connect("doctree-read", _note_pasted_notebooks)
     app.connect("env-before-read-docs", _remember_titles)
     app.connect("env-get-updated", _all_pages_if_a_title_changed)
@@ -166,15 +184,33 @@ def preload() -> None:
 
     import yaml
     from jupyter_book.sphinx import build_sphinx  # noqa: F401  (Sphinx and docutils)
+    from sphinx.application import builtin_extensions  # what every Sphinx() sets up first
 
     from cqbook.analysis import segmentation
     from cqbook.paths import REPO_ROOT
 
     sphinx = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))["sphinx"]
-    for name in [*sphinx.get("local_extensions", {}), *sphinx["config"]["extensions"],
-                 *IMPORTED_LATE]:
+    for name in [*builtin_extensions, *sphinx.get("local_extensions", {}),
+                 *sphinx["config"]["extensions"], *IMPORTED_LATE]:
         importlib.import_module(name)
+    _compile_theme_selectors()
     segmentation.load_jieba_dictionary()
+
+
+# The CSS selectors pydata-sphinx-theme 0.17 (pinned) matches on every page's navigation.
+# soupsieve compiles its own parser's patterns on first use, about 0.3 s each edition would
+# otherwise spend after its notebooks ran.
+THEME_SELECTORS = ("li", "li.toctree-l1 > details", ".toc-h1", ".toc-h2",
+                   "details > a.reference", "details > p.caption")
+
+
+def _compile_theme_selectors() -> None:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup("<ul><li class='toctree-l1'><details><a class='reference'></a>"
+                         "</details></li></ul>", "html.parser")
+    for selector in THEME_SELECTORS:
+        soup.select(selector)
 
 
 PRELOAD_NICENESS = 10

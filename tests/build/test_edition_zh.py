@@ -246,3 +246,39 @@ def test_page_terms_are_written_as_the_page_and_official_usage_write_them():
     text = "".join(p.read_text(encoding="utf-8") for p in ZH.rglob("*.md"))
     for term in ("投资强度", "亩均税收", "亩均论英雄", "专精特新", "小巨人", "合同投资"):
         assert term in text, term
+
+
+def _units_cache(repo: Path) -> list[Path]:
+    return sorted((repo / editions.UNITS_CACHE).glob("*.json"))
+
+
+def test_a_notebooks_units_are_kept_on_disk_and_read_again_when_it_changes(tmp_path):
+    # The next build (a new process) reads an unchanged notebook's units from its own
+    # `_build`, never from another checkout's, and a changed one from the notebook.
+    repo = _copy(tmp_path)
+    notebook = repo / "notebooks" / "yongchuan.md"
+    assert editions.check("zh", repo)[1] == []
+    kept = [json.loads(p.read_text(encoding="utf-8")) for p in _units_cache(repo)]
+    entry = next(k for k in kept if k["notebook"] == str(notebook.resolve()))
+    fresh = editions.notebook_units(json.loads(json.dumps(read_notebook(notebook))))
+    assert entry["units"] == [[u.kind, u.ident, u.english] for u in fresh]
+    editions._notebook_units_read.clear()  # as in the next build's process
+    _replace(notebook, "## What the page says", "## What the page says, in full")
+    assert [p.unit.ident for p in editions.check("zh", repo)[1]] == ["yongchuan-03"]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda text: "not json {",
+    lambda text: json.dumps({**json.loads(text), "units": [["cell", "x", 3]]}),
+    lambda text: json.dumps({**json.loads(text), "units": []}).replace(
+        '"key": "', '"key": "0'),
+], ids=["not-json", "wrong-shape", "other-key"])
+def test_a_damaged_or_foreign_units_entry_is_not_used(tmp_path, damage):
+    repo = _copy(tmp_path)
+    assert editions.check("zh", repo)[1] == []
+    for path in _units_cache(repo):
+        path.write_text(damage(path.read_text(encoding="utf-8")), encoding="utf-8")
+    editions._notebook_units_read.clear()
+    found, problems = editions.check("zh", repo)
+    assert problems == [] and found["notebooks/yongchuan"].texts
+    assert all(json.loads(p.read_text(encoding="utf-8"))["units"] for p in _units_cache(repo))

@@ -111,3 +111,33 @@ def test_a_new_chapter_title_is_shown_on_every_page(fixture_repo):
     assert pages_read(result.stdout)[1] == {"notebooks/beta"}
     for page in ("book/index.html", "notebooks/alpha.html", "notebooks/beta.html"):
         assert "Renamed chapter" in page_text(fixture_repo, page), page
+
+
+def test_compiled_templates_are_kept_with_the_doctrees_and_an_edited_one_is_compiled_again(
+        tmp_path):
+    import subprocess
+    import sys
+
+    from cqbook.build.sphinx_incremental import TEMPLATE_CACHE
+
+    source, doctrees = tmp_path / "src", tmp_path / "doctrees"
+    (source / "_templates").mkdir(parents=True)
+    (source / "conf.py").write_text('extensions = ["myst_nb", "cqbook.build.sphinx_incremental"]\n'
+                                    'templates_path = ["_templates"]\n')
+    (source / "index.md").write_text("# A page\n")
+    layout = source / "_templates" / "layout.html"
+
+    def build_with(mark: str) -> str:
+        layout.write_text('{% extends "!layout.html" %}{% block footer %}' + mark
+                          + "{{ super() }}{% endblock %}\n")
+        result = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", "-W",
+                                 "-d", str(doctrees), str(source), str(tmp_path / "html")],
+                                capture_output=True, text=True, timeout=300, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return (tmp_path / "html" / "index.html").read_text(encoding="utf-8")
+
+    assert "FIRST-MARK" in build_with("FIRST-MARK")
+    compiled = sorted((doctrees / TEMPLATE_CACHE).iterdir())
+    assert compiled  # the page's template and the theme's it extends
+    page = build_with("SECOND-MARK")
+    assert "SECOND-MARK" in page and "FIRST-MARK" not in page

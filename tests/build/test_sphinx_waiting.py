@@ -59,10 +59,27 @@ def test_preloading_imports_every_module_it_names_and_loads_jieba():
              "s.preload()\n"
              "missing = [m for m in s.IMPORTED_LATE if m not in sys.modules]\n"
              "assert not missing, missing\n"
-             "assert segmentation._jieba_dictionary is not None\n")
+             "assert segmentation._jieba_dictionary is not None\n"
+             "from sphinx.application import builtin_extensions\n"
+             "assert all(m in sys.modules for m in builtin_extensions)\n"
+             "from soupsieve.css_parser import _cached_css_compile\n"
+             "assert _cached_css_compile.cache_info().currsize >= len(s.THEME_SELECTORS)\n")
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
                             timeout=300, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_selectors_compiled_beforehand_are_those_the_pinned_theme_matches():
+    import re
+
+    import pydata_sphinx_theme
+
+    from cqbook.build import sphinx_incremental
+
+    source = (Path(pydata_sphinx_theme.__file__).parent / "toctree.py").read_text()
+    used = {re.sub(r"\{\w+\}", "1", selector)
+            for selector in re.findall(r"\.select(?:_one)?\(f?\"([^\"]+)\"\)", source)}
+    assert used and used <= set(sphinx_incremental.THEME_SELECTORS), used
 
 
 def test_a_waiting_sphinx_given_no_book_ends_at_the_end_of_its_input():
