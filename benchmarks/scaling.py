@@ -232,7 +232,8 @@ def markdown(result: dict) -> str:
               f"Machine: {machine['cores']} cores, Python {machine['python']}, "
              f"{machine['platform']}; load average during the run "
              f"{', '.join(map(str, machine['load_average_during']))}. {result['rounds']} "
-             f"round(s){_of_asked(result)}, alternating; medians; `--jobs {result['jobs']}`."), "",
+             f"round(s){_of_asked(result)}, alternating; medians; `--jobs {result['jobs']}`."
+             + (f" {result['note']}." if result.get("note") else "")), "",
              ("| chapters | naive s | clean s (ratio) | no-op s (ratio) | one changed s (ratio) "
              "| peak RSS of one process of ours (MiB) |"), "|---:|---:|---:|---:|---:|---:|"]
     for size in result["sizes"]:
