@@ -28,6 +28,7 @@ starts it while the notebooks run.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import select
@@ -213,6 +214,17 @@ def _compile_theme_selectors() -> None:
         soup.select(selector)
 
 
+def start_up() -> None:
+    """The waiting process's start-up: `preload`, then what it loaded frozen (`gc.freeze`).
+    It stays for every fork's life, so it is kept out of the forks' collections, which would
+    otherwise walk it and so copy it page by page, and out of `gc.get_objects()`, which
+    sphinx-external-toc's set-up scans in every build to find Sphinx's toctree collector."""
+    # A failing import fails the build again, once its log is the build's to show.
+    with contextlib.suppress(Exception):
+        preload()
+    gc.freeze()
+
+
 PRELOAD_NICENESS = 10
 PRELOADED_LINE = "started while the notebooks ran: imports and jieba's dictionary loaded in"
 
@@ -228,9 +240,7 @@ def serve(parent: int) -> int:
     # The notebooks come first: on 2 cores, the build's own process and a kernel would
     # otherwise share them with the editions' start-up, and the book waits for the kernel.
     os.nice(PRELOAD_NICENESS)
-    # A failing import fails the build again, once its log is the build's to show.
-    with contextlib.suppress(Exception):
-        preload()
+    start_up()
     loaded = time.perf_counter() - started
     builds: dict[int, int] = {}  # pid -> order number
     pending, reading, number = b"", True, 0

@@ -69,6 +69,22 @@ def test_preloading_imports_every_module_it_names_and_loads_jieba():
     assert result.returncode == 0, result.stderr
 
 
+def test_the_start_up_is_frozen_and_a_collector_made_after_it_is_still_found():
+    # sphinx-external-toc 1.1 (pinned) disables Sphinx's toctree collector by scanning
+    # gc.get_objects(): the one each build's Sphinx makes, after the start-up, must be seen.
+    check = ("import gc\n"
+             "from cqbook.build import sphinx_incremental as s\n"
+             "s.start_up()\n"
+             "assert gc.get_freeze_count() > 100_000, gc.get_freeze_count()\n"
+             "from sphinx.environment.collectors.toctree import TocTreeCollector\n"
+             "made = TocTreeCollector()\n"
+             "assert any(o is made for o in gc.get_objects())\n"
+             "assert not any(o is s.__dict__ for o in gc.get_objects())\n")
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+
+
 def test_the_selectors_compiled_beforehand_are_those_the_pinned_theme_matches():
     import re
 
