@@ -33,6 +33,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -199,14 +200,20 @@ def _notebook_units_of(path: Path, repo: Path = REPO_ROOT) -> list[Unit]:
     return list(_notebook_units_read[key])
 
 
-def _units_on_disk(path: Path, content: str, folder: Path) -> list[Unit]:
+@functools.cache
+def _reader_version() -> str:
+    """The reader is part of a unit entry's key: jupytext gives a text notebook's cells their
+    ids. Read from its metadata, once: importing it is what the cache saves."""
     from importlib.metadata import version
 
+    return f"jupytext {version('jupytext')}"
+
+
+def _units_on_disk(path: Path, content: str, folder: Path) -> list[Unit]:
     from cqbook.build.cache import write_json_atomic
     from cqbook.build.notebook_files import read_notebook
 
-    # The reader is part of the key: jupytext gives a text notebook's cells their ids.
-    key = f"{content} jupytext {version('jupytext')}"
+    key = f"{content} {_reader_version()}"
     entry = folder / f"{hashlib.sha256(str(path).encode()).hexdigest()[:20]}.json"
     try:
         kept = json.loads(entry.read_text(encoding="utf-8"))

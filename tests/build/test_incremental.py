@@ -7,10 +7,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 from conftest import cqbook
 from test_faults import book_snapshot
+
+from cqbook.build.sphinx_incremental import TEMPLATE_CACHE
 
 pytestmark = pytest.mark.slow
 
@@ -115,11 +119,6 @@ def test_a_new_chapter_title_is_shown_on_every_page(fixture_repo):
 
 def test_compiled_templates_are_kept_with_the_doctrees_and_an_edited_one_is_compiled_again(
         tmp_path):
-    import subprocess
-    import sys
-
-    from cqbook.build.sphinx_incremental import TEMPLATE_CACHE
-
     source, doctrees = tmp_path / "src", tmp_path / "doctrees"
     (source / "_templates").mkdir(parents=True)
     (source / "conf.py").write_text('extensions = ["myst_nb", "cqbook.build.sphinx_incremental"]\n'
