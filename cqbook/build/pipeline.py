@@ -164,10 +164,11 @@ def _execute_job(job: NotebookJob, output: Path) -> tuple[str, float]:
 
 
 def execute_jobs(jobs: list[NotebookJob], n_workers: int,
-                 on_done: Callable[[str, str, float], None]) -> list[Exception]:
+                 on_done: Callable[[str, str, float], None],
+                 meanwhile: Callable[[], None] | None = None) -> list[Exception]:
     """Execute each notebook in its own process forked from this one (after the imports
     every notebook needs, see cqbook.build.engine); report each as it ends; return the
-    failures."""
+    failures. `meanwhile()` runs here while the first notebooks execute."""
     failures: list[Exception] = []
     if not jobs:
         return failures
@@ -192,7 +193,7 @@ def execute_jobs(jobs: list[NotebookJob], n_workers: int,
         progress.advance()
 
     task_pool.run_tasks(_execute_job, [(job, job.output) for job in jobs],
-                        min(n_workers, len(jobs)), finished)
+                        min(n_workers, len(jobs)), finished, meanwhile)
     return failures
 
 
@@ -264,6 +265,14 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
     inputs = cache.input_digests()
     store = cache.Cache(CACHE_DIR, note=log)
     stale = []
+    # The installed packages the build page lists, read while the first kernels run (0.15 s
+    # of a one-notebook build otherwise spent after them).
+    versions: dict[str, str] = {}
+
+    def read_versions() -> None:
+        if not versions:
+            versions.update(pages.package_versions())
+
     for wave in execution_waves(jobs):
         recorded = _recorded_rows(wave, store)
         stale_now = _stale_jobs(wave, store, shared, cell_timeout, report, recorded)
@@ -277,7 +286,8 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
                 publishing.start_waiting_sphinx()
             editions.check_all()
         stale += stale_now
-        _execute_reading(recorded, stale_now, store, n_workers, report, inputs, before)
+        _execute_reading(recorded, stale_now, store, n_workers, report, inputs, before,
+                         read_versions)
     if not stale:
         log(f"no notebook executed: all {len(jobs)} are up to date")
     entries = {job.name: store.get(job.name) for job in jobs}
@@ -299,7 +309,7 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
         if previous and previous["book_key"] == book_key:
             log(f"rebuilding the book: {reason}")
         _build_and_publish(jobs, entries, report, commit, book_key, inputs, before, previous,
-                           translations_checked=bool(stale))
+                           translations_checked=bool(stale), versions=versions or None)
     report.book = publishing.HTML_LINK
     cache.write_json_atomic(HEADLINES_JSON, {name: e["headlines"] for name, e in
                                              entries.items()})
@@ -308,7 +318,8 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
 
 def _build_and_publish(jobs: list[NotebookJob], entries: dict[str, dict], report: BuildReport,
                        commit: str, book_key: str, inputs: dict[str, str], before,
-                       previous: dict | None, translations_checked: bool) -> None:
+                       previous: dict | None, translations_checked: bool,
+                       versions: dict[str, str] | None = None) -> None:
     from cqbook.build import editions, pages, publishing, webfont
 
     # Once per build: a translation edited while the kernels ran is caught by the inputs'
@@ -316,7 +327,7 @@ def _build_and_publish(jobs: list[NotebookJob], entries: dict[str, dict], report
     if not translations_checked:
         editions.check_all()
     publishing.remove_leftovers(previous, log)
-    state = _book_state(jobs, entries, report.executed, commit)
+    state = _book_state(jobs, entries, report.executed, commit, versions)
     stage = publishing.stage_sources({job.name: job.output for job in jobs}, state)
     try:
         try:
@@ -403,15 +414,16 @@ def _recorded_rows(wave: list[NotebookJob], store: cache.Cache) -> dict[str, lis
 
 def _execute_reading(recorded: dict[str, list[dict]], stale: list[NotebookJob],
                      store: cache.Cache, n_workers: int, report: BuildReport,
-                     inputs: dict[str, str], before) -> None:
+                     inputs: dict[str, str], before,
+                     meanwhile: Callable[[], None] | None = None) -> None:
     """Execute a wave, its kernels pointed at the values it reads (inherited by the forks)."""
     if not (stale and recorded):
-        _execute_into_cache(stale, store, n_workers, report, inputs, before)
+        _execute_into_cache(stale, store, n_workers, report, inputs, before, meanwhile)
         return
     cache.write_json_atomic(RECORDED_JSON, recorded)
     os.environ[RECORDED_VARIABLE] = str(RECORDED_JSON)
     try:
-        _execute_into_cache(stale, store, n_workers, report, inputs, before)
+        _execute_into_cache(stale, store, n_workers, report, inputs, before, meanwhile)
     finally:
         os.environ.pop(RECORDED_VARIABLE, None)
 
@@ -437,7 +449,8 @@ def _stale_jobs(jobs: list[NotebookJob], store: cache.Cache, shared: dict[str, s
 
 
 def _execute_into_cache(stale: list[NotebookJob], store: cache.Cache, n_workers: int,
-                        report: BuildReport, inputs: dict[str, str], before) -> None:
+                        report: BuildReport, inputs: dict[str, str], before,
+                        meanwhile: Callable[[], None] | None = None) -> None:
     """Execute the stale notebooks; cache each that ran; raise BuildError if any failed
     (those that succeeded stay cached, so the next build does not run them again) or if an
     input changed while they ran (then none is cached: each may have read either version)."""
@@ -448,7 +461,7 @@ def _execute_into_cache(stale: list[NotebookJob], store: cache.Cache, n_workers:
             succeeded[name] = seconds
         log(f"  {name:<24} {state:<10} {seconds:6.1f} s")
 
-    failures = execute_jobs(stale, n_workers, done)
+    failures = execute_jobs(stale, n_workers, done, meanwhile)
     if stale:
         _check_inputs_unchanged(inputs, "while the notebooks ran", [j.name for j in stale],
                                 before)
@@ -462,8 +475,9 @@ def _execute_into_cache(stale: list[NotebookJob], store: cache.Cache, n_workers:
 
 
 def _book_state(jobs: list[NotebookJob], entries: dict[str, dict], executed: list[str],
-                commit: str):
-    """What the generated pages and the chapters' provenance boxes say about this build."""
+                commit: str, versions: dict[str, str] | None = None):
+    """What the generated pages and the chapters' provenance boxes say about this build
+    (`versions`: `pages.package_versions()`, if read already)."""
     from cqbook.build import pages
     from cqbook.dataset.package import datapackage_hash
 
@@ -472,8 +486,8 @@ def _book_state(jobs: list[NotebookJob], entries: dict[str, dict], executed: lis
             job.name, entries[job.name]["parameters"], entries[job.name]["defaults"],
             entries[job.name].get("seconds"),
             "executed" if job.name in executed else "cached") for job in jobs},
-        commit=commit, data_hash=datapackage_hash(), versions=pages.package_versions(),
-        python=sys.version.split()[0])
+        commit=commit, data_hash=datapackage_hash(),
+        versions=versions or pages.package_versions(), python=sys.version.split()[0])
 
 
 def _cache_entry(job: NotebookJob, seconds: float | None = None) -> dict[str, Any]:

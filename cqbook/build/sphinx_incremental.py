@@ -195,7 +195,17 @@ def preload() -> None:
                  *sphinx["config"]["extensions"], *IMPORTED_LATE]:
         importlib.import_module(name)
     _compile_theme_selectors()
+    _find_notebook_renderers()
     segmentation.load_jieba_dictionary()
+
+
+def _find_notebook_renderers() -> None:
+    """myst-nb finds its renderers by a scan of every installed package's metadata (about
+    0.07 s) when it reads its first notebook; its caches, filled here, are each fork's."""
+    from myst_nb.core.render import load_mime_renders, load_renderer
+
+    load_renderer("default")
+    load_mime_renders()
 
 
 # The CSS selectors pydata-sphinx-theme 0.17 (pinned) matches on every page's navigation.

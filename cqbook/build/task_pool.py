@@ -44,11 +44,14 @@ class _Task:
 
 
 def run_tasks(function: Callable, argument_tuples: list[tuple], jobs: int,
-             on_done: Callable[[int, bool, Any], None] | None = None) -> list[tuple[bool, Any]]:
+             on_done: Callable[[int, bool, Any], None] | None = None,
+             meanwhile: Callable[[], None] | None = None) -> list[tuple[bool, Any]]:
     """Run `function(*args)` for each tuple, each in a fresh process, at most `jobs` at a
     time: forked from this one where that is safe (`engine.fork_refusal`), else a new interpreter
     (then `function` and its arguments must pickle). Returns [(ok, result or exception)] in
-    the order given, and calls `on_done(index, ok, value)` as each ends."""
+    the order given, and calls `on_done(index, ok, value)` as each ends. `meanwhile()` is
+    called once, in this process, when the first tasks have started: this process only waits
+    for them, so work the caller needs later costs no time there."""
     reason = engine.fork_refusal()
     if reason is not None:
         engine.say_engine_once(reason)
@@ -65,6 +68,9 @@ def run_tasks(function: Callable, argument_tuples: list[tuple], jobs: int,
                         else _spawn_task(index, function, arguments, reason))
                 running[task.read_fd] = task
                 selector.register(task.read_fd, selectors.EVENT_READ)
+            if meanwhile is not None:
+                meanwhile, call = None, meanwhile
+                call()
             for key, _ in selector.select():
                 task = running[key.fd]
                 chunk = os.read(key.fd, 1 << 16)

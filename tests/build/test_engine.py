@@ -269,6 +269,29 @@ def test_task_pool_keeps_order_and_reports_every_outcome(monkeypatch, refusal, c
     assert said.count("engine: real kernels") == (0 if refusal is None else 1)
 
 
+@pytest.mark.parametrize("refusal", [None, "a test's reason"], ids=["forked", "new-interpreter"])
+def test_task_pool_calls_meanwhile_once_while_the_tasks_run(monkeypatch, refusal, tmp_path):
+    monkeypatch.setattr(engine, "fork_refusal", lambda: refusal)
+    monkeypatch.setattr(engine, "_said", False)
+    flag = str(tmp_path / "meanwhile")
+    # Each task waits up to 10 s for the file `meanwhile` writes: had it been called after
+    # the tasks, each would answer "never written".
+    wait = (f"next((open({flag!r}).read() for _ in range(1000) if "
+            f"__import__('os').path.exists({flag!r}) or __import__('time').sleep(0.01)), "
+            "'never written')")
+    calls = []
+
+    def meanwhile():
+        calls.append(len(calls))
+        written = Path(flag + ".part")  # renamed whole: a task never reads it half-written
+        written.write_text("written while the tasks ran", encoding="utf-8")
+        written.replace(flag)
+
+    outcomes = task_pool.run_tasks(eval, [(wait,)] * 3, 2, meanwhile=meanwhile)
+    assert calls == [0]
+    assert outcomes == [(True, "written while the tasks ran")] * 3
+
+
 def test_engine_is_chosen_by_environment(monkeypatch):
     monkeypatch.setenv(engine.ENGINE_VARIABLE, "kernel")
     assert engine.fork_refusal() == "CQBOOK_ENGINE=kernel" and not engine.can_fork()
