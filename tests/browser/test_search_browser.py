@@ -147,6 +147,17 @@ def test_chinese_is_cut_into_the_words_a_reader_types():
     assert {"凌创", "苏州凌创集团", "专精特新", "中小企业"} <= set(words)
 
 
+def test_latin_words_are_stemmed_by_pystemmer_and_remembered_per_index():
+    import Stemmer
+
+    first, second = (search.BookSearch(dict(search.DEFAULT_OPTIONS)) for _ in range(2))
+    assert isinstance(first.stemmer, Stemmer.Stemmer)  # not snowballstemmer's Python one
+    first.split("Vehicles shipped by Yongchuan's factories")
+    assert {"Vehicles", "shipped", "factories"} <= first.latin_terms
+    assert first.stem("factories") == "factori" and first.stem("CPU") == "cpu"
+    assert second.latin_terms == set()  # Sphinx's own list is shared by the class
+
+
 def test_a_missing_search_dictionary_is_a_configuration_error_naming_it():
     with pytest.raises(ConfigError, match="html_search_options dict: .*no_such.txt not found"):
         search.BookSearch({"dict": "data/no_such.txt"})
