@@ -54,6 +54,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterable
@@ -494,11 +495,20 @@ def _kernel_manager_class(zygote: KernelZygote | None):
     provisioner_class = _provisioner_class()
 
     class BookKernelManager(AsyncKernelManager):
-        """jupyter_client's kernel manager with our provisioner."""
+        """jupyter_client's kernel manager with our provisioner, on Unix sockets of its own.
+
+        Over TCP, jupyter_client picks a kernel's five ports by binding each to port 0 and
+        closing it again before the kernel binds it: two kernels started at once (a build's
+        two, or two builds') could be handed the same port, and one kernel then read the
+        other's messages ("DELIM not in msg_list"). A socket file named by the kernel's id
+        cannot be taken twice, and nothing listens on the network."""
 
         async def start_kernel(self, **kw: Any) -> None:
             if self.provisioner is None:
                 self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+                self.transport = "ipc"
+                # A short path: a socket's is limited to 107 bytes.
+                self.ip = os.path.join(tempfile.gettempdir(), f"cqbook-kernel-{self.kernel_id}")
                 self.provisioner = provisioner_class(
                     kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
                 self.provisioner.zygote = zygote

@@ -47,6 +47,7 @@ state = {
     "hash_seed": os.environ.get("PYTHONHASHSEED"), "hash_randomization": sys.flags.hash_randomization,
     "str_hash": hash("永川 set order"), "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
     "threads": len(os.listdir("/proc/self/task")),
+    "transport": __import__("ipykernel.kernelapp").kernelapp.IPKernelApp.instance().transport,
 }
 print(json.dumps(state, sort_keys=True))
 '''
@@ -191,6 +192,8 @@ def test_forked_kernel_gives_a_real_kernels_outputs_and_state(tmp_path):
     # One hash seed for both engines: the same set order, the same bytes.
     assert real_state["hash_seed"] == engine.HASH_SEED and real_state["hash_randomization"] == 0
     assert real_state["threads"] == 1 or real_state["blas_threads"] == "1"
+    # Unix sockets, not TCP ports two kernels could both be handed (BookKernelManager).
+    assert real_state["transport"] == "ipc"
     assert _without_state(forked) == _without_state(real)
     # ... and the outputs are the kinds the book relies on.
     kinds = {o["output_type"] for _, outputs in forked for o in outputs}
