@@ -277,13 +277,9 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
         recorded = _recorded_rows(wave, store)
         stale_now = _stale_jobs(wave, store, shared, cell_timeout, report, recorded)
         if stale_now and not stale:  # a missing or stale translation fails before any kernel
-            from cqbook.build import editions, engine
+            from cqbook.build import editions
 
-            # Sphinx starts up while the notebooks run (each edition's SphinxRun hands it
-            # its staged book, built in a fork of it): only where the kernels fork, so that
-            # where the engine refuses (CQBOOK_ENGINE=kernel, a second thread) nothing forks.
-            if engine.can_fork():
-                publishing.start_waiting_sphinx()
+            _start_waiting_sphinx()  # while the notebooks run
             editions.check_all()
         stale += stale_now
         _execute_reading(recorded, stale_now, store, n_workers, report, inputs, before,
@@ -308,12 +304,26 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
     else:
         if previous and previous["book_key"] == book_key:
             log(f"rebuilding the book: {reason}")
+        if not stale:  # while the translations are checked and the book is staged
+            _start_waiting_sphinx()
         _build_and_publish(jobs, entries, report, commit, book_key, inputs, before, previous,
                            translations_checked=bool(stale), versions=versions or None)
     report.book = publishing.HTML_LINK
     cache.write_json_atomic(HEADLINES_JSON, {name: e["headlines"] for name, e in
                                              entries.items()})
     write_results(entries)
+
+
+def _start_waiting_sphinx() -> None:
+    """Sphinx starts up (imports, jieba's dictionary) once, while the build does something
+    else, and each edition's SphinxRun hands it its staged book, built in a fork of it:
+    otherwise each edition's own process would start up, side by side. Only where the
+    kernels fork, so that where the engine refuses (CQBOOK_ENGINE=kernel, a second thread)
+    nothing forks."""
+    from cqbook.build import engine, publishing
+
+    if engine.can_fork():
+        publishing.start_waiting_sphinx()
 
 
 def _build_and_publish(jobs: list[NotebookJob], entries: dict[str, dict], report: BuildReport,

@@ -236,7 +236,7 @@ def start_up() -> None:
 
 
 PRELOAD_NICENESS = 10
-PRELOADED_LINE = "started while the notebooks ran: imports and jieba's dictionary loaded in"
+PRELOADED_LINE = "started up beside the build: imports and jieba's dictionary loaded in"
 
 
 def serve(parent: int) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import cqbook, executed_notebooks
 
-from cqbook.build import publishing, sphinx_incremental
+from cqbook.build import engine, publishing, sphinx_incremental
 
 WAITING = [sys.executable, "-m", "cqbook.build.sphinx_incremental", sphinx_incremental.WAITING,
            str(os.getpid())]
@@ -182,10 +182,21 @@ def test_a_failing_cell_leaves_no_waiting_sphinx_behind(fixture_repo):
 
 
 @pytest.mark.slow
-def test_a_book_rebuilt_without_executing_starts_sphinx_as_before(fixture_repo):
+def test_a_book_rebuilt_without_executing_builds_each_edition_in_a_fork_of_one_start_up(
+        fixture_repo, monkeypatch):
     (fixture_repo / "book" / "index.md").open("a").write("\nOne more sentence.\n")
     result = cqbook(fixture_repo, "build")
     assert result.returncode == 0, result.stdout + result.stderr
     assert executed_notebooks(result.stdout) == set()
-    log = (fixture_repo / "_build" / "sphinx" / "en" / "sphinx.log").read_text(encoding="utf-8")
-    assert sphinx_incremental.PRELOADED_LINE not in log
+    logs = sorted((fixture_repo / "_build" / "sphinx").glob("*/sphinx.log"))
+    assert logs
+    for log in logs:
+        assert sphinx_incremental.PRELOADED_LINE in log.read_text(encoding="utf-8"), log
+    assert sphinx_processes_in(fixture_repo) == []
+    # With the kernel engine nothing forks: each edition starts up in its own process.
+    (fixture_repo / "book" / "index.md").open("a").write("\nAnd another.\n")
+    monkeypatch.setenv(engine.ENGINE_VARIABLE, "kernel")
+    result = cqbook(fixture_repo, "build")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for log in logs:
+        assert sphinx_incremental.PRELOADED_LINE not in log.read_text(encoding="utf-8"), log
