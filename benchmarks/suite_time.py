@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     clone = scratch / "repo"
     try:
         subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
-        print(f"clone of {commit_of()} in {clone}; making its .venv (not timed) ...",
-              flush=True)
+        commit = commit_of(clone)  # what is timed, though the repository may move meanwhile
+        print(f"clone of {commit} in {clone}; making its .venv (not timed) ...", flush=True)
         made = subprocess.run(["make", ".venv/.installed"], cwd=clone, capture_output=True,
                               text=True, check=False)
         if made.returncode != 0:  # pip's chatter is shown only when it failed
@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     output = completed.stdout + completed.stderr
-    result = result_of(output, seconds, completed.returncode)
+    result = result_of(output, seconds, completed.returncode, commit,
+                       os.environ.get("TEST_WORKERS", "2"))
     print(f"make test: {seconds / 60:.1f} min, exit {completed.returncode}: "
           f"{result['summary']} (target ≤ {TARGET_SECONDS // 60} min)")
     if completed.returncode != 0:
@@ -76,12 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if completed.returncode == 0 else 1
 
 
-def result_of(output: str, seconds: float, returncode: int) -> dict:
+def result_of(output: str, seconds: float, returncode: int, commit: str,
+              workers: str = "2") -> dict:
     summary = _SUMMARY.findall(output)
     return {"seconds": round(seconds, 1), "returncode": returncode,
             "summary": summary[-1] if summary else "no pytest summary line",
             "slowest": [f"{s}s {when} {test}" for s, when, test in _SLOWEST.findall(output)],
-            "commit": commit_of(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "commit": commit, "workers": workers, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "target_seconds": TARGET_SECONDS,
             "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                         "platform": platform.platform(),
