@@ -182,7 +182,7 @@ def test_a_failing_cell_leaves_no_waiting_sphinx_behind(fixture_repo):
 
 
 @pytest.mark.slow
-def test_a_book_rebuilt_without_executing_builds_each_edition_in_a_fork_of_one_start_up(
+def test_a_book_rebuilt_without_executing_is_built_in_a_fork_of_the_waiting_sphinx(
         fixture_repo, monkeypatch):
     (fixture_repo / "book" / "index.md").open("a").write("\nOne more sentence.\n")
     result = cqbook(fixture_repo, "build")
