@@ -113,7 +113,8 @@ from cqbook.build.notebook_files import read_notebook
 jobs = pipeline.plan_jobs(pipeline.book_parameters(), "book")
 store = cache.Cache(pipeline.CACHE_DIR)
 entries = {job.name: store.get(job.name) for job in jobs}
-state = pipeline._book_state(jobs, entries, [], pages.commit_description())
+state = pipeline._book_state(jobs, entries, [], pages.commit_description(),
+                              pages.package_versions())
 executed = {j.name: pipeline.EXECUTED_DIR / f"{j.name}.ipynb" for j in jobs}
 stage = publishing.stage_sources(executed, state)
 shutil.copytree(stage, sys.argv[1])

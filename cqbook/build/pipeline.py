@@ -306,8 +306,9 @@ def _build_locked(report: BuildReport, n_workers: int, params_file: Path | None,
             log(f"rebuilding the book: {reason}")
         if not stale:  # while the translations are checked and the book is staged
             _start_waiting_sphinx()
+        read_versions()  # read already, if a notebook ran
         _build_and_publish(jobs, entries, report, commit, book_key, inputs, before, previous,
-                           translations_checked=bool(stale), versions=versions or None)
+                           translations_checked=bool(stale), versions=versions)
     report.book = publishing.HTML_LINK
     cache.write_json_atomic(HEADLINES_JSON, {name: e["headlines"] for name, e in
                                              entries.items()})
@@ -329,7 +330,7 @@ def _start_waiting_sphinx() -> None:
 def _build_and_publish(jobs: list[NotebookJob], entries: dict[str, dict], report: BuildReport,
                        commit: str, book_key: str, inputs: dict[str, str], before,
                        previous: dict | None, translations_checked: bool,
-                       versions: dict[str, str] | None = None) -> None:
+                       versions: dict[str, str]) -> None:
     from cqbook.build import editions, pages, publishing, webfont
 
     # Once per build: a translation edited while the kernels ran is caught by the inputs'
@@ -485,9 +486,9 @@ def _execute_into_cache(stale: list[NotebookJob], store: cache.Cache, n_workers:
 
 
 def _book_state(jobs: list[NotebookJob], entries: dict[str, dict], executed: list[str],
-                commit: str, versions: dict[str, str] | None = None):
+                commit: str, versions: dict[str, str]):
     """What the generated pages and the chapters' provenance boxes say about this build
-    (`versions`: `pages.package_versions()`, if read already)."""
+    (`versions`: `pages.package_versions()`)."""
     from cqbook.build import pages
     from cqbook.dataset.package import datapackage_hash
 
@@ -497,7 +498,7 @@ def _book_state(jobs: list[NotebookJob], entries: dict[str, dict], executed: lis
             entries[job.name].get("seconds"),
             "executed" if job.name in executed else "cached") for job in jobs},
         commit=commit, data_hash=datapackage_hash(),
-        versions=versions or pages.package_versions(), python=sys.version.split()[0])
+        versions=versions, python=sys.version.split()[0])
 
 
 def _cache_entry(job: NotebookJob, seconds: float | None = None) -> dict[str, Any]:
