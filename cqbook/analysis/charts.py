@@ -8,14 +8,13 @@ font) and carry no date or random ids, so an unchanged chart is an unchanged fil
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
 
-FONT_FILE = "NotoSansCJKsc-Regular.otf"
-FONT_NAME = "Noto Sans CJK SC"
+from cqbook.analysis.fonts import FONT_NAME, cjk_font_path
+
 # Okabe–Ito: distinguishable with the common forms of colour blindness.
 PALETTE = {
     "blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
@@ -24,16 +23,6 @@ PALETTE = {
 }
 CYCLE = [PALETTE[c] for c in ("blue", "orange", "green", "vermillion", "sky", "purple")]
 SVG_HASHSALT = "cqbook"
-
-
-def cjk_font_path() -> Path:
-    import mplfonts
-
-    path = Path(mplfonts.__file__).parent / "fonts" / FONT_FILE
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: the CJK font shipped by mplfonts is missing; "
-                                "reinstall with `pip install -r requirements.txt`")
-    return path
 
 
 def use_book_style() -> None:

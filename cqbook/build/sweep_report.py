@@ -308,7 +308,7 @@ def _key(value: Any) -> Any:
 def _font_face(folder: Path, text: str) -> str:
     """The book's CJK font, subset to the Chinese of this page (its charts draw their own
     text as paths), so that it reads the same without a Chinese font installed."""
-    from cqbook.analysis.charts import cjk_font_path
+    from cqbook.analysis.fonts import cjk_font_path
     from cqbook.build import webfont
 
     characters = webfont.cjk_characters(html.unescape(text))

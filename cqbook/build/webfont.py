@@ -208,7 +208,7 @@ def embed_cjk_font(html_dir: Path, cache_dir: Path,
                    log: Callable[[str], None] = print) -> dict:
     """Subset the CJK font to the characters of the built book at `html_dir` and put it, with
     its numbers, into `_static/fonts/`. Returns those numbers."""
-    from cqbook.analysis.charts import cjk_font_path
+    from cqbook.analysis.fonts import cjk_font_path
 
     html_dir = Path(html_dir)
     fonts = html_dir / FONTS_FOLDER

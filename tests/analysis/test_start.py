@@ -7,7 +7,7 @@ import matplotlib
 import pytest
 
 from cqbook.analysis.chapter import article, start
-from cqbook.analysis.charts import FONT_NAME
+from cqbook.analysis.fonts import FONT_NAME
 from cqbook.dataset import package
 
 

@@ -134,3 +134,21 @@ def test_unchanged_characters_reuse_the_cached_subset_and_new_ones_rebuild_it(
     assert ord("璧") in cmap and ord("山") in cmap and ord("永") in cmap
     assert stats["characters"] == len(cmap)
     assert len(list(cache_dir.glob("*.woff2"))) == 2
+
+
+def test_the_font_is_subset_without_importing_matplotlib(built_fixture_repo, tmp_path):
+    """A rebuild that executes nothing publishes the font too: learning where mplfonts keeps
+    it must not import matplotlib (a second of such a rebuild)."""
+    import subprocess
+    import sys
+
+    html_dir = tmp_path / "html"
+    shutil.copytree(built_html(built_fixture_repo), html_dir)
+    code = ("import sys; from cqbook.build import webfont; "
+            f"webfont.embed_cjk_font({str(html_dir)!r}, {str(tmp_path / 'cache')!r}); "
+            "print(sorted(m for m in ('matplotlib', 'mplfonts', 'pandas') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.splitlines()[-1] == "[]"
+    assert result.stdout.splitlines()[0].endswith("(subset)")
+    assert (html_dir / "_static" / "fonts" / webfont.SUBSET_FILE).stat().st_size > 1000
