@@ -8,8 +8,9 @@ switcher stores the choice in localStorage; the page then carries `data-theme`):
   reach WCAG AA contrast (4.5:1), measured here from the computed colours;
 - Chinese text is marked `lang="zh…"`, every table has header cells, and the Tab key reaches
   every link of the page's content.
-A page costs about a second to open, so each is opened once per mode and every check of that
-mode reads the same visit (`light_visits`, `dark_visits`).
+A page costs about a second to open, so each is opened once per mode, all in one tab
+(`browsing.go_to`), and every check of that mode reads the same visit (`light_visits`,
+`dark_visits`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import pytest
 import test_book_browser
 from axe_playwright_python.sync_playwright import Axe
+from browsing import go_to
 from test_book_browser import book_pages
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -104,13 +106,11 @@ def mode_context(request, browser):
     context.close()
 
 
-def open_page(context, url: str, mode: str):
-    page = context.new_page()
-    page.goto(url, wait_until="load")
-    page.evaluate("document.fonts.ready.then(() => true)")
-    theme = page.evaluate("document.documentElement.dataset.theme")
+def open_page(tab, url: str, mode: str) -> None:
+    go_to(tab, url)
+    tab.evaluate("document.fonts.ready.then(() => true)")
+    theme = tab.evaluate("document.documentElement.dataset.theme")
     assert theme == mode, f"{url}: the page is in {theme!r} mode, not {mode}"
-    return page
 
 
 # The colour mode changes colours only: the rules that judge colour run in both modes, every
@@ -139,20 +139,18 @@ def _visit_every_page(browser, origin: str, book_html, mode: str) -> dict:
     """Each page opened once in `mode`: axe's report, and in light mode what does not depend
     on the mode, measured after axe so that axe sees the page as loaded (the Tab walk moves
     the focus, whose outline axe would judge too). A page costs about a second to open, so
-    every light-mode check shares one opening."""
+    every light-mode check shares one opening, and every page opens in the same tab."""
     context, axe, visits = _context(browser, mode), Axe(), {}
     try:
+        tab = context.new_page()
         for name in book_pages(book_html) + ["search.html"]:
-            page = open_page(context, f"{origin}/{name}", mode)
-            try:
-                visits[name] = {"axe": axe.run(page, options=AXE_OPTIONS[mode]).response}
-                if mode == "light":
-                    visits[name].update({
-                        "chinese without lang": page.evaluate(CJK_WITHOUT_LANG_JS),
-                        "tables without headers": page.evaluate(TABLES_WITHOUT_HEADERS_JS),
-                        **tab_walk(page)})
-            finally:
-                page.close()
+            open_page(tab, f"{origin}/{name}", mode)
+            visits[name] = {"axe": axe.run(tab, options=AXE_OPTIONS[mode]).response}
+            if mode == "light":
+                visits[name].update({
+                    "chinese without lang": tab.evaluate(CJK_WITHOUT_LANG_JS),
+                    "tables without headers": tab.evaluate(TABLES_WITHOUT_HEADERS_JS),
+                    **tab_walk(tab)})
     finally:
         context.close()
     return visits
@@ -184,25 +182,20 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(mode, request, b
     assert not found, json.dumps(found, indent=1, ensure_ascii=False)
 
 
-def evaluate(context, url: str, mode: str, script: str, argument=None):
-    page = open_page(context, url, mode)
-    try:
-        return page.evaluate(script, argument)
-    finally:
-        page.close()
-
-
 def test_highlighted_figures_and_provenance_boxes_reach_aa_contrast(mode_context, origin):
     mode, context = mode_context
-    sources = f"{origin}/book/sources.html#yongchuan_vehicles_shipped"
-    measured = {
-        "sources: figures": evaluate(context, sources, mode, CONTRAST_JS, "mark.cq-figure"),
-        # the figure a chapter's Source link lands on has a highlight of its own
-        "sources: linked figure": evaluate(context, sources, mode, CONTRAST_JS,
-                                           "mark.cq-figure:has(.cq-anchor:target)"),
-        "chapter: provenance box": evaluate(context, f"{origin}/notebooks/yongchuan.html", mode,
-                                            CONTRAST_JS, ".cq-provenance *"),
-    }
+    tab = context.new_page()
+    try:
+        open_page(tab, f"{origin}/book/sources.html#yongchuan_vehicles_shipped", mode)
+        measured = {
+            "sources: figures": tab.evaluate(CONTRAST_JS, "mark.cq-figure"),
+            # the figure a chapter's Source link lands on has a highlight of its own
+            "sources: linked figure": tab.evaluate(CONTRAST_JS,
+                                                   "mark.cq-figure:has(.cq-anchor:target)")}
+        open_page(tab, f"{origin}/notebooks/yongchuan.html", mode)
+        measured["chapter: provenance box"] = tab.evaluate(CONTRAST_JS, ".cq-provenance *")
+    finally:
+        tab.close()
     assert len(measured["sources: figures"]) >= 40
     assert len(measured["sources: linked figure"]) == 1
     assert len(measured["chapter: provenance box"]) >= 5

@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import pytest
-from browsing import GLUE_ROLE, block_other_hosts, serve, watch
+from browsing import GLUE_ROLE, block_other_hosts, go_to, serve, watch
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -85,11 +85,11 @@ def visits(browser, book_html, origin):
 
     block_other_hosts(context, lambda: current["problems"])
     try:
+        page = context.new_page()
+        watch(page, lambda: current["problems"])
         for name in book_pages(book_html):
             current["problems"] = problems = []
-            page = context.new_page()
-            watch(page, problems)
-            page.goto(f"{origin}/{name}", wait_until="load")
+            go_to(page, f"{origin}/{name}")
             page.wait_for_load_state("networkidle")
             page.evaluate("document.fonts.ready.then(() => true)")
             media = page.evaluate(IMAGES_JS)
@@ -97,7 +97,6 @@ def visits(browser, book_html, origin):
             page.screenshot(path=ARTIFACTS / f"{name.replace('/', '-')[:-5]}.png",
                             full_page=True)
             results[name] = {"problems": list(problems), "text": text, **media}
-            page.close()
     finally:
         context.close()
     return results
@@ -198,21 +197,20 @@ def test_the_book_reads_offline_from_the_file_system(browser, book_html):
         page.goto((book_html / "index.html").as_uri(), wait_until="load")
         page.wait_for_url("**/book/summary.html")
         page.close()
+        page, current = context.new_page(), {"found": []}
+        page.on("console", lambda m: current["found"].append(f"console: {m.text}")
+                if m.type == "error" else None)
+        page.on("pageerror", lambda e: current["found"].append(f"exception: {e}"))
+        page.on("requestfailed", lambda r: current["found"].append(f"failed: {r.url}"))
         for name in book_pages(book_html):
-            found: list[str] = []
-            page = context.new_page()
-            page.on("console", lambda m, f=found: f.append(f"console: {m.text}")
-                    if m.type == "error" else None)
-            page.on("pageerror", lambda e, f=found: f.append(f"exception: {e}"))
-            page.on("requestfailed", lambda r, f=found: f.append(f"failed: {r.url}"))
-            page.goto((book_html / name).as_uri(), wait_until="load")
+            current["found"] = found = []
+            go_to(page, (book_html / name).as_uri())
             broken = page.evaluate(
                 "() => [...document.images].filter(i => !(i.complete && i.naturalWidth))"
                 ".map(i => i.src)")
             found += [f"image not loaded: {src}" for src in broken]
             if found:
                 problems[name] = found
-            page.close()
     finally:
         context.close()
     assert not problems, json.dumps(problems, indent=1, ensure_ascii=False)

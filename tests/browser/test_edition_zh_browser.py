@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from browsing import LOCAL_HOSTS, block_other_hosts, serve, watch
+from browsing import LOCAL_HOSTS, block_other_hosts, go_to, serve, watch
 from test_search_browser import found_pages
 from test_webfont_browser import CJK_CLASS, FONT_URL_PATH, PROBE_JS, _assert_drawn_with_book_font
 
@@ -67,12 +67,12 @@ def visits(browser, book_html):
     block_other_hosts(context, lambda: current["problems"])
     with serve(book_html) as origin:
         try:
+            page = context.new_page()
+            watch(page, lambda: current["problems"])
             for english in english_pages(book_html):
                 for name in (english, f"zh/{english}"):
                     current["problems"] = problems = []
-                    page = context.new_page()
-                    watch(page, problems)
-                    page.goto(f"{origin}/{name}", wait_until="load")
+                    go_to(page, f"{origin}/{name}")
                     page.wait_for_load_state("networkidle")
                     shown = page.evaluate(SHOWN_JS)
                     if shown["switch"]:
@@ -81,7 +81,6 @@ def visits(browser, book_html):
                         page.screenshot(path=ARTIFACTS / f"{name.replace('/', '-')[:-5]}.png",
                                         full_page=True)
                     results[name] = {"problems": list(problems), **shown}
-                    page.close()
         finally:
             context.close()
     return results
@@ -180,17 +179,16 @@ def test_chinese_text_of_the_chinese_edition_is_drawn_with_the_books_font(browse
     drawn = []
     try:
         with serve(book_html) as origin:
+            page = context.new_page()
+            session = context.new_cdp_session(page)
             for name in ("zh/book/summary.html", "zh/notebooks/banan.html",
                          "zh/book/build_info.html", "zh/book/glossary.html"):
-                page = context.new_page()
-                session = context.new_cdp_session(page)
-                page.goto(f"{origin}/{name}", wait_until="load")
+                go_to(page, f"{origin}/{name}")
                 page.evaluate("document.fonts.ready.then(() => true)")
                 probe = page.evaluate(PROBE_JS, [CJK_CLASS, webfont.FONT_FAMILY,
                                                  FONT_URL_PATH])
                 _assert_drawn_with_book_font(page, session, name, probe, blocked)
                 drawn.append(len(probe["text"]))
-                page.close()
     finally:
         context.close()
     assert min(drawn) > 50, drawn

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browsing import LOCAL_HOSTS, serve
+from browsing import LOCAL_HOSTS, go_to, serve
 
 from cqbook.build import webfont
 
@@ -99,13 +99,13 @@ def check_book(browser, html_dir: Path, label: str) -> dict[str, dict]:
         context.route("**/*", offline_only)
         pages = sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html")
                        if "_static" not in p.relative_to(html_dir).parts)
+        page = context.new_page()
+        session = context.new_cdp_session(page)
         for name in pages:
             if 'http-equiv="refresh"' in (html_dir / name).read_text(encoding="utf-8").lower():
                 results[name] = {"redirect": True, "text": ""}  # its target is opened itself
                 continue
-            page = context.new_page()
-            session = context.new_cdp_session(page)
-            page.goto(f"{origin}/{name}", wait_until="load")
+            go_to(page, f"{origin}/{name}")
             page.evaluate("document.fonts.ready.then(() => true)")
             probe = page.evaluate(PROBE_JS, [CJK_CLASS, webfont.FONT_FAMILY, FONT_URL_PATH])
             results[name] = probe
@@ -116,7 +116,6 @@ def check_book(browser, html_dir: Path, label: str) -> dict[str, dict]:
                 most = page.locator("[data-cjk-most]")  # the element with the most CJK text
                 most.scroll_into_view_if_needed()
                 most.screenshot(path=shot.with_name(shot.stem + "-cjk.png"))
-            page.close()
     context.close()
     return results
 
