@@ -490,7 +490,7 @@ def _book_state(jobs: list[NotebookJob], entries: dict[str, dict], executed: lis
     """What the generated pages and the chapters' provenance boxes say about this build
     (`versions`: `pages.package_versions()`)."""
     from cqbook.build import pages
-    from cqbook.dataset.package import datapackage_hash
+    from cqbook.dataset.descriptor import datapackage_hash
 
     return pages.BookState(
         notebooks={job.name: pages.NotebookState(

@@ -180,7 +180,7 @@ def run_box(notebook: str, folder: Path, parameters: dict[str, Any], defaults: d
             into_book: bool = False) -> str:
     """What made this page and what moved: raw HTML, every value escaped."""
     from cqbook.build import pages
-    from cqbook.dataset.package import datapackage_hash
+    from cqbook.dataset.descriptor import datapackage_hash
 
     esc = pages.esc
     chapter = Path(os.path.relpath(PUBLISHED_BOOK / "notebooks" / f"{notebook}.html",

@@ -16,9 +16,7 @@ import datetime
 import difflib
 import functools
 import hashlib
-import json
 import math
-import os
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,30 +25,31 @@ from pathlib import Path
 import pandas as pd
 
 from cqbook.dataset import units
+from cqbook.dataset.descriptor import (  # noqa: F401 (re-exported: the package's names)
+    MAX_FILE_BYTES,
+    PAGE_RESOURCE,
+    DataError,
+    datapackage_hash,
+    fail,
+    read_resources,
+    resource_file,
+    shown_path,
+)
 from cqbook.paths import DATA_DIR, REPO_ROOT
 
-PAGE_RESOURCE = "page"
 TABLES = ("articles", "entities", "exclusions", "figures", "glossary", "lists", "policy",
           "qualifiers", "units")
-# Entity columns that hold a figure, and the base unit that figure must have.
 # Limits far above what one page needs (the whole package is ~100 KB, its longest CSV field
-# 146 characters), so that a runaway file is refused in a second instead of read for minutes.
-MAX_DESCRIPTOR_BYTES = 1_000_000
-MAX_FILE_BYTES = 2_000_000
+# 146 characters), so that a runaway file is refused in a second instead of read for minutes;
+# the descriptor's and each file's are in cqbook.dataset.descriptor.
 MAX_PACKAGE_BYTES = 10_000_000
 MAX_FIELD_CHARS = 10_000
-# Resource paths: also what the data page's download links can carry.
-SAFE_PATH = re.compile(r"[A-Za-z0-9_./-]+")
-FIELD_TYPES = ("string", "number", "integer", "boolean", "date")
+# Entity columns that hold a figure, and the base unit that figure must have.
 ENTITY_FIGURE_COLUMNS = {
     "investment_figure_id": "CNY",
     "floor_area_figure_id": "m2",
     "land_area_figure_id": "m2",
 }
-
-
-class DataError(ValueError):
-    """The data package is malformed; the message names the file, row and column."""
 
 
 @dataclass(frozen=True)
@@ -74,26 +73,6 @@ class CountedList:
     def printed(self) -> str:
         """The items joined as the page joins them, with 等 where the page prints it."""
         return self.separator.join(self.items) + ("等" if self.ends_with_deng else "")
-
-
-def _display(path: Path) -> str:
-    path = Path(os.path.abspath(path))  # as named, not where a link leads
-    try:
-        return str(path.relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
-
-
-def _fail(path: Path, message: str, row: int | None = None, column: str | None = None):
-    """Raise DataError; row is the 1-based data row (line row + 1 of the CSV), 0 the header."""
-    where = [_display(path)]
-    if row == 0:
-        where.append("header")
-    elif row is not None:
-        where.append(f"row {row}")
-    if column is not None:
-        where.append(f"column {column!r}")
-    raise DataError(f"{', '.join(where)}: {message}")
 
 
 # --- reading one table against its schema ---------------------------------------------------
@@ -128,11 +107,11 @@ def _check_constraints(path, row, field, value):
     constraints = field.get("constraints", {})
     name = field["name"]
     if "enum" in constraints and value not in constraints["enum"]:
-        _fail(path, f"{value!r} is not one of {constraints['enum']}", row, name)
+        fail(path, f"{value!r} is not one of {constraints['enum']}", row, name)
     if "pattern" in constraints and not re.fullmatch(constraints["pattern"], value):
-        _fail(path, f"{value!r} does not match {constraints['pattern']}", row, name)
+        fail(path, f"{value!r} does not match {constraints['pattern']}", row, name)
     if "minimum" in constraints and value < constraints["minimum"]:
-        _fail(path, f"{value!r} is below the minimum {constraints['minimum']}", row, name)
+        fail(path, f"{value!r} is below the minimum {constraints['minimum']}", row, name)
 
 
 def _read_table(data_dir: Path, resource: dict) -> pd.DataFrame:
@@ -143,45 +122,45 @@ def _read_table(data_dir: Path, resource: dict) -> pd.DataFrame:
         with open(path, encoding="utf-8", newline="") as handle:
             rows = list(csv.reader(handle, strict=True))
     except UnicodeDecodeError as error:
-        _fail(path, f"not UTF-8 ({error.reason} at byte {error.start})")
+        fail(path, f"not UTF-8 ({error.reason} at byte {error.start})")
     except csv.Error as error:  # a NUL byte, a field over csv's own limit, a stray quote
-        _fail(path, f"not a readable CSV file ({error})")
+        fail(path, f"not a readable CSV file ({error})")
     if not rows:
-        _fail(path, "file is empty (no header)")
+        fail(path, "file is empty (no header)")
     header, body = rows[0], rows[1:]
     seen = set()
     for name in header:
         if name in seen:  # read by name, the second column would silently win
-            _fail(path, "column given twice in the header", 0, name)
+            fail(path, "column given twice in the header", 0, name)
         seen.add(name)
     for name in names:
         if name not in header:
-            _fail(path, "missing column (header has: " + ", ".join(header) + ")", 0, name)
+            fail(path, "missing column (header has: " + ", ".join(header) + ")", 0, name)
     for name in header:
         if name not in names:
-            _fail(path, "column not in the schema in datapackage.json", 0, name)
+            fail(path, "column not in the schema in datapackage.json", 0, name)
     columns = {name: [] for name in names}
     for row_number, cells in enumerate(body, start=1):
         if len(cells) != len(header):
-            _fail(path, f"has {len(cells)} cells, the header has {len(header)}", row_number)
+            fail(path, f"has {len(cells)} cells, the header has {len(header)}", row_number)
         record = dict(zip(header, cells))
         for field in fields:
             name, text = field["name"], record[field["name"]]
             if len(text) > MAX_FIELD_CHARS:
-                _fail(path, f"value of {len(text):,} characters is longer than the limit of "
+                fail(path, f"value of {len(text):,} characters is longer than the limit of "
                       f"{MAX_FIELD_CHARS:,}", row_number, name)
             if text == "":
                 if field.get("constraints", {}).get("required"):
-                    _fail(path, "required value is empty", row_number, name)
+                    fail(path, "required value is empty", row_number, name)
                 columns[name].append(None)
                 continue
             try:
                 value = _convert(text, field["type"])
             except _TooManyDigits:
-                _fail(path, f"{text!r} has more digits than a number keeps (15 significant "
+                fail(path, f"{text!r} has more digits than a number keeps (15 significant "
                       "digits at most): it would be read as another number", row_number, name)
             except (ValueError, KeyError):
-                _fail(path, f"{text!r} is not a valid {field['type']}", row_number, name)
+                fail(path, f"{text!r} is not a valid {field['type']}", row_number, name)
             _check_constraints(path, row_number, field, value)
             columns[name].append(value)
     frame = pd.DataFrame({name: _typed(columns[name], field["type"])
@@ -192,7 +171,7 @@ def _read_table(data_dir: Path, resource: dict) -> pd.DataFrame:
         duplicated = frame[name].duplicated() & frame[name].notna()
         if duplicated.any():
             row = int(duplicated.to_numpy().argmax()) + 1
-            _fail(path, f"duplicate value {frame[name].iloc[row - 1]!r}", row, name)
+            fail(path, f"duplicate value {frame[name].iloc[row - 1]!r}", row, name)
     return frame
 
 
@@ -217,7 +196,7 @@ def _check_foreign_keys(data_dir: Path, resources: dict, tables: dict) -> None:
             known = set(tables[target][target_column])
             for row, value in enumerate(tables[name][column], start=1):
                 if value and value not in known:
-                    _fail(resource_file(data_dir, resource),
+                    fail(resource_file(data_dir, resource),
                           f"{value!r} is not a {target_column} in {target}.csv", row, column)
 
 
@@ -230,17 +209,17 @@ def _check_page_hash(data_dir: Path, resource: dict) -> str:
     recorded = str(resource.get("hash", "")).removeprefix("sha256:")
     actual = hashlib.sha256(raw).hexdigest()
     if actual != recorded:
-        _fail(path, f"SHA-256 mismatch: datapackage.json records {recorded}, file has {actual}")
+        fail(path, f"SHA-256 mismatch: datapackage.json records {recorded}, file has {actual}")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        _fail(path, f"not UTF-8 ({error.reason} at byte {error.start})")
+        fail(path, f"not UTF-8 ({error.reason} at byte {error.start})")
 
 
 def _check_on_page(path, page, frame, column, what="quote"):
     for row, text in enumerate(frame[column], start=1):
         if text and text not in page:
-            _fail(path, f"{what} not found verbatim in the source page: {text!r}", row, column)
+            fail(path, f"{what} not found verbatim in the source page: {text!r}", row, column)
 
 
 def figure_readings(figure, page_or_quote: str | None = None) -> list[units.Reading]:
@@ -256,36 +235,36 @@ def _check_figures(path: Path, figures: pd.DataFrame) -> None:
     for row, figure in enumerate(figures.to_dict("records"), start=1):
         unit = figure["unit"]
         if unit not in units.UNITS:
-            _fail(path, f"unknown unit {unit!r} (known: {', '.join(units.UNITS)})", row, "unit")
+            fail(path, f"unknown unit {unit!r} (known: {', '.join(units.UNITS)})", row, "unit")
         printed = figure["qualifier_printed"].split()
         for word in printed:
             if word not in units.QUALIFIERS:
                 known = ", ".join(units.QUALIFIERS)
-                _fail(path, f"unknown qualifier {word!r} (known: {known})", row,
+                fail(path, f"unknown qualifier {word!r} (known: {known})", row,
                       "qualifier_printed")
             if word not in figure["quote"]:
-                _fail(path, f"qualifier {word!r} is not in the quote", row, "qualifier_printed")
+                fail(path, f"qualifier {word!r} is not in the quote", row, "qualifier_printed")
         terms = figure["qualifier"].split()
         for term in terms:
             if term not in units.BOUND_OF:
                 known = ", ".join(units.BOUND_OF)
-                _fail(path, f"unknown qualifier {term!r} (known: {known})", row, "qualifier")
+                fail(path, f"unknown qualifier {term!r} (known: {known})", row, "qualifier")
         expected = [units.QUALIFIERS[w] for w in printed] or ["exact"]
         if terms != expected:
-            _fail(path, f"{' '.join(terms)!r} does not match the printed qualifiers "
+            fail(path, f"{' '.join(terms)!r} does not match the printed qualifiers "
                   f"{figure['qualifier_printed']!r} (expected {' '.join(expected)!r})",
                   row, "qualifier")
         try:
             units.bound_of(figure["qualifier"])
             quantity(figure)
         except ValueError as error:
-            _fail(path, str(error), row, "value_max" if "value_max" in str(error) else "qualifier")
+            fail(path, str(error), row, "value_max" if "value_max" in str(error) else "qualifier")
         found = figure_readings(figure)
         expected_count = 1 if pd.isna(figure["value_max"]) else 2
         if len({(r.start, r.end) for r in found}) < expected_count:
             stated = " to ".join(_plain(v) for v in
                                  [figure["value"], figure["value_max"]][:expected_count])
-            _fail(path, f"value {stated} {unit} cannot be read back from the quote "
+            fail(path, f"value {stated} {unit} cannot be read back from the quote "
                   f"{figure['quote']!r} (exactly, to the digits printed)", row, "value")
 
 
@@ -302,13 +281,13 @@ def _check_entity_figures(path: Path, entities: pd.DataFrame, figures: pd.DataFr
             if not figure_id:
                 continue
             if figure_id not in by_id.index:
-                _fail(path, f"{figure_id!r} is not a figure_id in figures.csv", row, column)
+                fail(path, f"{figure_id!r} is not a figure_id in figures.csv", row, column)
             figure = by_id.loc[figure_id]
             if figure["entity_id"] != entity["entity_id"]:
-                _fail(path, f"figure {figure_id!r} belongs to {figure['entity_id']!r}, "
+                fail(path, f"figure {figure_id!r} belongs to {figure['entity_id']!r}, "
                       f"not {entity['entity_id']!r}", row, column)
             if units.base_unit(figure["unit"]) != base:
-                _fail(path, f"figure {figure_id!r} is in {figure['unit']}, not a {base} unit",
+                fail(path, f"figure {figure_id!r} is in {figure['unit']}, not a {base} unit",
                       row, column)
 
 
@@ -316,7 +295,7 @@ def _check_exclusions(path: Path, exclusions: pd.DataFrame) -> None:
     for row, exclusion in enumerate(exclusions.to_dict("records"), start=1):
         tokens = [r.token for r in units.read_numbers(exclusion["context"])]
         if tokens != exclusion["numbers"].split():
-            _fail(path, f"the context {exclusion['context']!r} holds the numbers {tokens}, "
+            fail(path, f"the context {exclusion['context']!r} holds the numbers {tokens}, "
                   f"not {exclusion['numbers'].split()}", row, "numbers")
 
 
@@ -324,7 +303,7 @@ def _check_headlines(path: Path, page: str, articles: pd.DataFrame) -> None:
     for row, headline in enumerate(articles["headline_zh"], start=1):
         for part in headline.split():
             if part not in page:
-                _fail(path, f"headline part {part!r} not found verbatim in the source page",
+                fail(path, f"headline part {part!r} not found verbatim in the source page",
                       row, "headline_zh")
 
 
@@ -335,7 +314,7 @@ def _check_once_on_page(path: Path, page: str, frame: pd.DataFrame, column: str,
         found = page.count(text)
         if found != 1:
             times = "not at all" if found == 0 else f"{found} times"
-            _fail(path, f"{what} {text!r} occurs {times} in the source page, not exactly once",
+            fail(path, f"{what} {text!r} occurs {times} in the source page, not exactly once",
                   row, column)
 
 
@@ -347,130 +326,18 @@ def _check_lists(path: Path, lists: pd.DataFrame) -> None:
         for item in listed["items"].split("、"):
             found = quote.find(item, position) if item else -1
             if found < 0:
-                _fail(path, f"item {item!r} is not in the quote {quote!r} (after the items "
+                fail(path, f"item {item!r} is not in the quote {quote!r} (after the items "
                       "before it)", row, "items")
             position = found + len(item)
         printed = quote[position:position + 1] == "等"
         if printed != bool(listed["ends_with_deng"]):
             said = "does not end" if printed else "ends"
-            _fail(path, f"says the list {said} in 等, but the quote prints "
+            fail(path, f"says the list {said} in 等, but the quote prints "
                   f"{quote[position:position + 1]!r} after its last item", row,
                   "ends_with_deng")
 
 
 # --- loading ---------------------------------------------------------------------------------
-
-
-def _read_package(data_dir: Path) -> dict:
-    """The descriptor's resources by name, each checked for what the loader relies on."""
-    path = data_dir / "datapackage.json"
-    _check_inside(data_dir, path, path)
-    try:
-        if path.stat().st_size > MAX_DESCRIPTOR_BYTES:
-            _fail(path, f"larger than the limit of {MAX_DESCRIPTOR_BYTES:,} bytes")
-        package = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
-    except FileNotFoundError:
-        _fail(path, "file is missing")
-    except (OSError, UnicodeDecodeError) as error:
-        _fail(path, f"cannot be read ({type(error).__name__})")
-    except ValueError as error:
-        _fail(path, f"not valid JSON ({error})")
-    if not isinstance(package, dict) or not isinstance(package.get("resources"), list):
-        _fail(path, "not a data package descriptor (no list of `resources`)")
-    resources = {}
-    for number, resource in enumerate(package["resources"], start=1):
-        name = resource.get("name") if isinstance(resource, dict) else None
-        if not isinstance(name, str) or not isinstance(resource.get("path"), str):
-            _fail(path, f"resource {number} needs a `name` and a `path` (text)")
-        if name in resources:
-            _fail(path, f"resource {name!r} is given twice")
-        if name != PAGE_RESOURCE:
-            _check_schema(path, name, resource.get("schema"))
-        resources[name] = resource
-    for name, resource in resources.items():
-        for foreign in resource.get("schema", {}).get("foreignKeys", []):
-            target = foreign["reference"]["resource"] or name
-            (column,) = foreign["reference"]["fields"]
-            fields = resources.get(target, {}).get("schema", {}).get("fields", [])
-            if column not in [f["name"] for f in fields]:
-                _fail(path, f"resource {name!r}: foreign key refers to {target}.{column}, "
-                      "which is not a field of a resource")
-    return resources
-
-
-def _unique_keys(pairs: list) -> dict:
-    keys = [key for key, _ in pairs]
-    for key in keys:
-        if keys.count(key) > 1:  # json keeps the last silently; the reader sees the first
-            raise ValueError(f"key {key!r} is given twice in one object")
-    return dict(pairs)
-
-
-def _check_schema(path: Path, name: str, schema) -> None:
-    where = f"resource {name!r}"
-    if not isinstance(schema, dict) or not isinstance(schema.get("fields"), list):
-        _fail(path, f"{where} has no `schema` with a list of `fields`")
-    names = set()
-    for field in schema["fields"]:
-        if not isinstance(field, dict) or not isinstance(field.get("name"), str):
-            _fail(path, f"{where}: every field needs a `name`")
-        if field.get("type") not in FIELD_TYPES:
-            _fail(path, f"{where}, field {field['name']!r}: type {field.get('type')!r} is not "
-                  f"one of {', '.join(FIELD_TYPES)}")
-        if field["name"] in names:
-            _fail(path, f"{where}: field {field['name']!r} is given twice")
-        names.add(field["name"])
-        if not isinstance(field.get("constraints", {}), dict):
-            _fail(path, f"{where}, field {field['name']!r}: `constraints` must be an object")
-    for key in schema.get("primaryKey", []):
-        if key not in names:
-            _fail(path, f"{where}: primary key {key!r} is not a field")
-    for foreign in schema.get("foreignKeys", []):
-        try:
-            (column,) = foreign["fields"]
-            (_,) = foreign["reference"]["fields"]
-            target = foreign["reference"]["resource"]
-        except (KeyError, TypeError, ValueError):
-            _fail(path, f"{where}: a foreign key needs one field and a reference to one field "
-                  "of a resource")
-        if column not in names or not isinstance(target, str):
-            _fail(path, f"{where}: foreign key {column!r} names no field or no resource")
-
-
-def _check_inside(data_dir: Path, path: Path, shown: Path) -> Path:
-    """`path`, resolved, if it lies inside data_dir (symbolic links followed)."""
-    inside = Path(data_dir).resolve()
-    real = Path(os.path.realpath(path))
-    if not real.is_relative_to(inside):
-        _fail(shown, "resolves to a file outside the data folder; refused")
-    return real
-
-
-def resource_file(data_dir: Path, resource: dict) -> Path:
-    """The file of a resource, checked to lie inside data_dir and to be a regular file of
-    sensible size: a descriptor can name `/etc/passwd` or `../../x.csv`, and a link can point
-    anywhere. Nothing outside the package is opened, and no message shows a file's content."""
-    relative = resource["path"]
-    descriptor = Path(data_dir) / "datapackage.json"
-    if (not SAFE_PATH.fullmatch(relative) or Path(relative).is_absolute()
-            or ".." in Path(relative).parts):
-        _fail(descriptor, f"resource {resource['name']!r}: path {relative[:100]!r} must be "
-              "relative and inside the data folder (no leading /, no .., only letters, "
-              "digits and _ . / -)")
-    path = Path(data_dir) / relative
-    _check_inside(data_dir, path, path)
-    try:
-        status = path.stat()
-    except FileNotFoundError:
-        _fail(path, "file is missing")
-    except OSError as error:
-        _fail(path, f"cannot be read ({type(error).__name__})")
-    if not path.is_file():
-        _fail(path, "not a regular file")
-    if status.st_size > MAX_FILE_BYTES:
-        _fail(path, f"{status.st_size:,} bytes is larger than the limit of "
-              f"{MAX_FILE_BYTES:,} bytes per file")
-    return path
 
 
 def _stamp(data_dir: Path) -> tuple:
@@ -482,13 +349,13 @@ def _stamp(data_dir: Path) -> tuple:
 @functools.lru_cache(maxsize=8)
 def _load(data_dir_text: str, stamp: tuple) -> tuple[dict, str]:
     data_dir = Path(data_dir_text)
-    resources = _read_package(data_dir)
+    resources = read_resources(data_dir)
     for name in (PAGE_RESOURCE, *TABLES):
         if name not in resources:
-            _fail(data_dir / "datapackage.json", f"no resource named {name!r}")
+            fail(data_dir / "datapackage.json", f"no resource named {name!r}")
     total = sum(resource_file(data_dir, r).stat().st_size for r in resources.values())
     if total > MAX_PACKAGE_BYTES:
-        _fail(data_dir / "datapackage.json", f"its files hold {total:,} bytes, more than the "
+        fail(data_dir / "datapackage.json", f"its files hold {total:,} bytes, more than the "
               f"limit of {MAX_PACKAGE_BYTES:,}")
     page = _check_page_hash(data_dir, resources.pop(PAGE_RESOURCE))
     tables = {name: _read_table(data_dir, r) for name, r in resources.items()}
@@ -514,7 +381,7 @@ def _load(data_dir_text: str, stamp: tuple) -> tuple[dict, str]:
 
 def _loaded(data_dir) -> tuple[dict, str]:
     if Path(data_dir) == DATA_DIR and not DATA_DIR.resolve().is_relative_to(REPO_ROOT):
-        _fail(DATA_DIR, "is a link to a folder outside the repository; refused")
+        fail(DATA_DIR, "is a link to a folder outside the repository; refused")
     data_dir = Path(data_dir).resolve()
     return _load(str(data_dir), _stamp(data_dir))
 
@@ -529,7 +396,7 @@ def load_tables(data_dir=DATA_DIR) -> dict[str, pd.DataFrame]:
 def load_table(name: str, data_dir=DATA_DIR) -> pd.DataFrame:
     tables, _ = _loaded(data_dir)
     if name not in tables:
-        raise DataError(f"{_display(Path(data_dir) / 'datapackage.json')}: no table {name!r} "
+        raise DataError(f"{shown_path(Path(data_dir) / 'datapackage.json')}: no table {name!r} "
                         f"(tables: {', '.join(sorted(tables))})")
     return tables[name].copy()
 
@@ -568,7 +435,7 @@ def counted_list(list_id: str, data_dir=DATA_DIR) -> CountedList:
     if list_id not in frame.index:
         close = difflib.get_close_matches(list_id, list(frame.index), n=3)
         hint = f" (did you mean: {', '.join(close)}?)" if close else ""
-        raise DataError(f"{_display(Path(data_dir) / 'lists.csv')}, column 'list_id': "
+        raise DataError(f"{shown_path(Path(data_dir) / 'lists.csv')}, column 'list_id': "
                         f"unknown list id {list_id!r}{hint}")
     row = frame.loc[list_id]
     return CountedList(row["list_id"], row["article_id"], row["what_en"], row["quote"],
@@ -601,7 +468,7 @@ def figure(figure_id: str, data_dir=DATA_DIR) -> pd.Series:
     if figure_id not in frame.index:
         close = difflib.get_close_matches(figure_id, list(frame.index), n=3)
         hint = f" (did you mean: {', '.join(close)}?)" if close else ""
-        raise DataError(f"{_display(Path(data_dir) / 'figures.csv')}, column 'figure_id': "
+        raise DataError(f"{shown_path(Path(data_dir) / 'figures.csv')}, column 'figure_id': "
                         f"unknown figure id {figure_id!r}{hint}")
     return frame.loc[figure_id]
 
@@ -633,18 +500,3 @@ def _occurrences(text: str, part: str) -> list[int]:
         starts.append(start)
         start = text.find(part, start + 1)
     return starts
-
-
-def datapackage_hash(data_dir=DATA_DIR) -> str:
-    """SHA-256 over datapackage.json and every resource file (names and bytes, in a fixed
-    order): one digest for the book's provenance box."""
-    data_dir = Path(data_dir)
-    descriptor = data_dir / "datapackage.json"
-    resources = sorted(_read_package(data_dir).values(), key=lambda r: r["path"])
-    digest = hashlib.sha256()
-    for name, path in [("datapackage.json", descriptor)] + [
-            (r["path"], resource_file(data_dir, r)) for r in resources]:
-        digest.update(name.encode("utf-8") + b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()

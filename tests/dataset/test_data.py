@@ -332,6 +332,19 @@ def test_datapackage_hash_is_stable_and_follows_the_data(tmp_path):
     assert package.datapackage_hash(copy) != package.datapackage_hash()
 
 
+def test_the_digest_is_taken_without_importing_pandas():
+    """Every build that executes nothing still writes the digest into the provenance boxes:
+    from the files alone, without pandas (half a second of such a rebuild)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from cqbook.dataset.descriptor import datapackage_hash; "
+            "print(datapackage_hash(), 'pandas' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.split() == [package.datapackage_hash(), "False"]
+
+
 def test_loading_imports_no_plotting_execution_or_frictionless():
     # How long loading takes is the benchmark's business; what it must not pull in is ours.
     code = ("import sys; import cqbook.dataset.package as d; d.load_tables(); "
