@@ -584,7 +584,8 @@ def stage_edition(lang: str, executed_notebooks: dict[str, Path], state,
                 json.dumps(notebook, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         if state is not None:
             publishing._stage_generated(stage, state, data_dir)  # data, style sheet
-            for name, text in pages.generated_pages(state, data_dir, lang=lang).items():
+            for name, text in pages.generated_pages(state, data_dir, lang=lang,
+                                                    cache_dir=publishing.PAGES_CACHE).items():
                 (stage / "book" / f"{name}.md").write_text(text, encoding="utf-8")
     except BaseException:
         publishing.release_stage(stage)

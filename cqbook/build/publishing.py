@@ -134,10 +134,14 @@ def _held_by_a_process(folder: Path) -> bool:
     return False
 
 
+# The pages made from the data alone, as last made (see cqbook.build.pages.data_pages).
+PAGES_CACHE = BUILD_DIR / "cache" / "pages"
+
+
 def _stage_generated(stage: Path, state, data_dir: Path) -> None:
     from cqbook.build import pages
 
-    for name, text in pages.generated_pages(state, data_dir).items():
+    for name, text in pages.generated_pages(state, data_dir, cache_dir=PAGES_CACHE).items():
         target = stage / "book" / f"{name}.md"
         if target.exists():
             raise BookBuildFailure(f"book/{name}.md is generated at build time: remove the "

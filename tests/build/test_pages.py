@@ -156,3 +156,39 @@ def test_webfont_numbers_replace_the_placeholder_on_the_built_page(tmp_path):
     assert "777 characters, 778 glyphs, 111 KiB" in text
     assert 'href="../_static/fonts/LICENSE-NotoSansCJK.txt"' in text
     assert WEBFONT_PLACEHOLDER not in text
+
+
+def test_the_data_pages_are_kept_by_their_inputs_and_made_again_when_one_changes(tmp_path,
+                                                                                   monkeypatch):
+    import shutil
+
+    from cqbook.paths import DATA_DIR
+
+    data, kept = tmp_path / "data", tmp_path / "pages"
+    shutil.copytree(DATA_DIR, data)
+    first = pages.data_pages(data, cache_dir=kept)
+    assert first == pages.data_pages(data)  # kept or not, the same pages
+    assert len(list(kept.glob("*.json"))) == 1
+
+    made = []
+
+    def noted(name, make):
+        return lambda *arguments, **options: made.append(name) or make(*arguments, **options)
+
+    for name, make in pages.DATA_PAGES.items():
+        monkeypatch.setitem(pages.DATA_PAGES, name, noted(name, make))
+    assert pages.data_pages(data, cache_dir=kept) == first and made == []  # read back
+
+    glossary = data / "glossary.csv"  # the data changed: every page is made again
+    glossary.write_text(glossary.read_text(encoding="utf-8").replace(
+        "Russia", "Russian Federation"), encoding="utf-8")
+    changed = pages.data_pages(data, cache_dir=kept)
+    assert made == ["sources", "glossary", "data"] and "Russian Federation" in changed["glossary"]
+
+    made.clear()  # another language is another entry
+    assert pages.data_pages(data, "zh", cache_dir=kept) != changed and len(made) == 3
+
+    made.clear()  # an entry that cannot be read back whole is a missing one
+    for entry in kept.glob("*.json"):
+        entry.write_text('{"sources": "half', encoding="utf-8")
+    assert pages.data_pages(data, cache_dir=kept) == changed and len(made) == 3

@@ -18,6 +18,9 @@ are re-exported here, so `from cqbook.build import pages; pages.sources_page()` 
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from pathlib import Path
 
 from cqbook.build.pages.build_info import (
@@ -43,18 +46,61 @@ from cqbook.build.pages.common import (
 from cqbook.build.pages.data import data_page
 from cqbook.build.pages.glossary import KIND_TITLES, glossary_page
 from cqbook.build.pages.sources import figure_spans, marked_page, sources_page
-from cqbook.paths import DATA_DIR
+from cqbook.paths import DATA_DIR, REPO_ROOT
 
-__all__ = ["GENERATED", "KIND_TITLES", "STYLESHEET", "STYLESHEET_NAME", "WEBFONT_PLACEHOLDER",
-           "BookState", "NotebookState", "add_provenance", "build_info_page",
-           "commit_description", "data_page", "esc", "figure_spans", "fill_webfont_stats",
-           "generated_pages", "glossary_page", "html_table", "marked_page", "md_text",
-           "package_versions", "provenance_box", "sources_page"]
+__all__ = ["DATA_PAGES", "GENERATED", "KIND_TITLES", "STYLESHEET", "STYLESHEET_NAME",
+           "WEBFONT_PLACEHOLDER", "BookState", "NotebookState", "add_provenance",
+           "build_info_page", "commit_description", "data_page", "data_pages", "esc",
+           "figure_spans", "fill_webfont_stats", "generated_pages", "glossary_page",
+           "html_table", "marked_page", "md_text", "package_versions", "provenance_box",
+           "sources_page"]
 
 
-def generated_pages(state: BookState, data_dir: Path = DATA_DIR,
-                    lang: str = SOURCE_LANGUAGE) -> dict[str, str]:
-    """name -> MyST text of every generated page, in `lang`."""
-    return {"sources": sources_page(data_dir, lang=lang),
-            "glossary": glossary_page(data_dir, lang=lang),
-            "data": data_page(data_dir, lang=lang), "build_info": build_info_page(state, lang)}
+# The pages made from the data package alone, by the functions that make them.
+DATA_PAGES = {"sources": sources_page, "glossary": glossary_page, "data": data_page}
+
+
+def generated_pages(state: BookState, data_dir: Path = DATA_DIR, lang: str = SOURCE_LANGUAGE,
+                    cache_dir: Path | None = None) -> dict[str, str]:
+    """name -> MyST text of every generated page, in `lang` (see `data_pages` for
+    `cache_dir`)."""
+    return {**data_pages(data_dir, lang, cache_dir), "build_info": build_info_page(state, lang)}
+
+
+def data_pages(data_dir: Path = DATA_DIR, lang: str = SOURCE_LANGUAGE,
+               cache_dir: Path | None = None) -> dict[str, str]:
+    """The sources, glossary and data pages in `lang`. With `cache_dir`, kept there under a
+    digest of all they are made from (the data files, the package's code, the lock and the
+    Python, the translations), so that a build whose data did not change reads them back
+    rather than loading the tables again (importing pandas: most of a second of a rebuild
+    that executes nothing). An entry that cannot be read back whole is made again."""
+    if cache_dir is None:
+        return {name: make(data_dir, lang=lang) for name, make in DATA_PAGES.items()}
+    from cqbook.build import cache
+
+    entry = Path(cache_dir) / f"{_data_pages_key(data_dir, lang)}.json"
+    try:
+        kept = json.loads(entry.read_text(encoding="utf-8"))
+        if (isinstance(kept, dict) and set(kept) == set(DATA_PAGES)
+                and all(isinstance(text, str) for text in kept.values())):
+            os.utime(entry)
+            return {name: kept[name] for name in DATA_PAGES}
+    except (OSError, ValueError):
+        pass
+    made = data_pages(data_dir, lang)
+    cache.write_json_atomic(entry, made)
+    for stale in sorted(Path(cache_dir).glob("*.json"), key=lambda p: p.stat().st_mtime,
+                        reverse=True)[4:]:  # an edition or two, and the data just before
+        stale.unlink(missing_ok=True)
+    return made
+
+
+def _data_pages_key(data_dir: Path, lang: str) -> str:
+    from cqbook.build import cache
+
+    translations = REPO_ROOT / "translations"
+    inputs = {**cache.shared_inputs(), "lang": lang,
+              "data": cache.tree_digest(cache.files_under(Path(data_dir)), root=Path(data_dir)),
+              "translations": cache.tree_digest(cache.files_under(translations),
+                                                root=translations)}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
