@@ -82,7 +82,7 @@ def read_resources(data_dir: Path) -> dict:
             fields = resources.get(target, {}).get("schema", {}).get("fields", [])
             if column not in [f["name"] for f in fields]:
                 fail(path, f"resource {name!r}: foreign key refers to {target}.{column}, "
-                      "which is not a field of a resource")
+                     "which is not a field of a resource")
     return resources
 
 
@@ -104,7 +104,7 @@ def _check_schema(path: Path, name: str, schema) -> None:
             fail(path, f"{where}: every field needs a `name`")
         if field.get("type") not in FIELD_TYPES:
             fail(path, f"{where}, field {field['name']!r}: type {field.get('type')!r} is not "
-                  f"one of {', '.join(FIELD_TYPES)}")
+                 f"one of {', '.join(FIELD_TYPES)}")
         if field["name"] in names:
             fail(path, f"{where}: field {field['name']!r} is given twice")
         names.add(field["name"])
@@ -120,7 +120,7 @@ def _check_schema(path: Path, name: str, schema) -> None:
             target = foreign["reference"]["resource"]
         except (KeyError, TypeError, ValueError):
             fail(path, f"{where}: a foreign key needs one field and a reference to one field "
-                  "of a resource")
+                 "of a resource")
         if column not in names or not isinstance(target, str):
             fail(path, f"{where}: foreign key {column!r} names no field or no resource")
 
@@ -143,8 +143,8 @@ def resource_file(data_dir: Path, resource: dict) -> Path:
     if (not SAFE_PATH.fullmatch(relative) or Path(relative).is_absolute()
             or ".." in Path(relative).parts):
         fail(descriptor, f"resource {resource['name']!r}: path {relative[:100]!r} must be "
-              "relative and inside the data folder (no leading /, no .., only letters, "
-              "digits and _ . / -)")
+             "relative and inside the data folder (no leading /, no .., only letters, "
+             "digits and _ . / -)")
     path = Path(data_dir) / relative
     _check_inside(data_dir, path, path)
     try:
@@ -157,7 +157,7 @@ def resource_file(data_dir: Path, resource: dict) -> Path:
         fail(path, "not a regular file")
     if status.st_size > MAX_FILE_BYTES:
         fail(path, f"{status.st_size:,} bytes is larger than the limit of "
-              f"{MAX_FILE_BYTES:,} bytes per file")
+             f"{MAX_FILE_BYTES:,} bytes per file")
     return path
 
 

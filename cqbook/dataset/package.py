@@ -148,7 +148,7 @@ def _read_table(data_dir: Path, resource: dict) -> pd.DataFrame:
             name, text = field["name"], record[field["name"]]
             if len(text) > MAX_FIELD_CHARS:
                 fail(path, f"value of {len(text):,} characters is longer than the limit of "
-                      f"{MAX_FIELD_CHARS:,}", row_number, name)
+                     f"{MAX_FIELD_CHARS:,}", row_number, name)
             if text == "":
                 if field.get("constraints", {}).get("required"):
                     fail(path, "required value is empty", row_number, name)
@@ -158,7 +158,7 @@ def _read_table(data_dir: Path, resource: dict) -> pd.DataFrame:
                 value = _convert(text, field["type"])
             except _TooManyDigits:
                 fail(path, f"{text!r} has more digits than a number keeps (15 significant "
-                      "digits at most): it would be read as another number", row_number, name)
+                     "digits at most): it would be read as another number", row_number, name)
             except (ValueError, KeyError):
                 fail(path, f"{text!r} is not a valid {field['type']}", row_number, name)
             _check_constraints(path, row_number, field, value)
@@ -197,7 +197,7 @@ def _check_foreign_keys(data_dir: Path, resources: dict, tables: dict) -> None:
             for row, value in enumerate(tables[name][column], start=1):
                 if value and value not in known:
                     fail(resource_file(data_dir, resource),
-                          f"{value!r} is not a {target_column} in {target}.csv", row, column)
+                         f"{value!r} is not a {target_column} in {target}.csv", row, column)
 
 
 # --- checks against the page and the units ---------------------------------------------------
@@ -241,7 +241,7 @@ def _check_figures(path: Path, figures: pd.DataFrame) -> None:
             if word not in units.QUALIFIERS:
                 known = ", ".join(units.QUALIFIERS)
                 fail(path, f"unknown qualifier {word!r} (known: {known})", row,
-                      "qualifier_printed")
+                     "qualifier_printed")
             if word not in figure["quote"]:
                 fail(path, f"qualifier {word!r} is not in the quote", row, "qualifier_printed")
         terms = figure["qualifier"].split()
@@ -252,8 +252,8 @@ def _check_figures(path: Path, figures: pd.DataFrame) -> None:
         expected = [units.QUALIFIERS[w] for w in printed] or ["exact"]
         if terms != expected:
             fail(path, f"{' '.join(terms)!r} does not match the printed qualifiers "
-                  f"{figure['qualifier_printed']!r} (expected {' '.join(expected)!r})",
-                  row, "qualifier")
+                 f"{figure['qualifier_printed']!r} (expected {' '.join(expected)!r})",
+                 row, "qualifier")
         try:
             units.bound_of(figure["qualifier"])
             quantity(figure)
@@ -265,7 +265,7 @@ def _check_figures(path: Path, figures: pd.DataFrame) -> None:
             stated = " to ".join(_plain(v) for v in
                                  [figure["value"], figure["value_max"]][:expected_count])
             fail(path, f"value {stated} {unit} cannot be read back from the quote "
-                  f"{figure['quote']!r} (exactly, to the digits printed)", row, "value")
+                 f"{figure['quote']!r} (exactly, to the digits printed)", row, "value")
 
 
 def _plain(number: float) -> str:
@@ -285,10 +285,10 @@ def _check_entity_figures(path: Path, entities: pd.DataFrame, figures: pd.DataFr
             figure = by_id.loc[figure_id]
             if figure["entity_id"] != entity["entity_id"]:
                 fail(path, f"figure {figure_id!r} belongs to {figure['entity_id']!r}, "
-                      f"not {entity['entity_id']!r}", row, column)
+                     f"not {entity['entity_id']!r}", row, column)
             if units.base_unit(figure["unit"]) != base:
                 fail(path, f"figure {figure_id!r} is in {figure['unit']}, not a {base} unit",
-                      row, column)
+                     row, column)
 
 
 def _check_exclusions(path: Path, exclusions: pd.DataFrame) -> None:
@@ -296,7 +296,7 @@ def _check_exclusions(path: Path, exclusions: pd.DataFrame) -> None:
         tokens = [r.token for r in units.read_numbers(exclusion["context"])]
         if tokens != exclusion["numbers"].split():
             fail(path, f"the context {exclusion['context']!r} holds the numbers {tokens}, "
-                  f"not {exclusion['numbers'].split()}", row, "numbers")
+                 f"not {exclusion['numbers'].split()}", row, "numbers")
 
 
 def _check_headlines(path: Path, page: str, articles: pd.DataFrame) -> None:
@@ -304,7 +304,7 @@ def _check_headlines(path: Path, page: str, articles: pd.DataFrame) -> None:
         for part in headline.split():
             if part not in page:
                 fail(path, f"headline part {part!r} not found verbatim in the source page",
-                      row, "headline_zh")
+                     row, "headline_zh")
 
 
 def _check_once_on_page(path: Path, page: str, frame: pd.DataFrame, column: str,
@@ -315,7 +315,7 @@ def _check_once_on_page(path: Path, page: str, frame: pd.DataFrame, column: str,
         if found != 1:
             times = "not at all" if found == 0 else f"{found} times"
             fail(path, f"{what} {text!r} occurs {times} in the source page, not exactly once",
-                  row, column)
+                 row, column)
 
 
 def _check_lists(path: Path, lists: pd.DataFrame) -> None:
@@ -327,14 +327,14 @@ def _check_lists(path: Path, lists: pd.DataFrame) -> None:
             found = quote.find(item, position) if item else -1
             if found < 0:
                 fail(path, f"item {item!r} is not in the quote {quote!r} (after the items "
-                      "before it)", row, "items")
+                     "before it)", row, "items")
             position = found + len(item)
         printed = quote[position:position + 1] == "等"
         if printed != bool(listed["ends_with_deng"]):
             said = "does not end" if printed else "ends"
             fail(path, f"says the list {said} in 等, but the quote prints "
-                  f"{quote[position:position + 1]!r} after its last item", row,
-                  "ends_with_deng")
+                 f"{quote[position:position + 1]!r} after its last item", row,
+                 "ends_with_deng")
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -356,7 +356,7 @@ def _load(data_dir_text: str, stamp: tuple) -> tuple[dict, str]:
     total = sum(resource_file(data_dir, r).stat().st_size for r in resources.values())
     if total > MAX_PACKAGE_BYTES:
         fail(data_dir / "datapackage.json", f"its files hold {total:,} bytes, more than the "
-              f"limit of {MAX_PACKAGE_BYTES:,}")
+             f"limit of {MAX_PACKAGE_BYTES:,}")
     page = _check_page_hash(data_dir, resources.pop(PAGE_RESOURCE))
     tables = {name: _read_table(data_dir, r) for name, r in resources.items()}
     path_of = {name: resource_file(data_dir, r) for name, r in resources.items()}
