@@ -141,6 +141,16 @@ def changed_inputs(before: dict[str, str], after: dict[str, str]) -> list[str]:
             + [f"{path} added" for path in sorted(set(after) - set(before))])
 
 
+def keep_newest(folder: Path, pattern: str, keep: int = 4) -> list[Path]:
+    """Delete all but the `keep` most recently used files matching `pattern` in `folder` (a
+    cache of entries by content key, where each change of content leaves an old entry);
+    returns the files deleted."""
+    entries = sorted(Path(folder).glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in entries[keep:]:
+        stale.unlink(missing_ok=True)
+    return entries[keep:]
+
+
 def write_json_atomic(path: Path, content: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

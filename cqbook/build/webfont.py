@@ -26,7 +26,7 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from cqbook.build.cache import file_digest, write_json_atomic
+from cqbook.build.cache import file_digest, keep_newest, write_json_atomic
 
 # Unicode blocks drawn from the CJK font, and the stylesheet's unicode-range. Latin, Greek,
 # Cyrillic and general punctuation (“ ” — ·) stay with the theme's font.
@@ -196,14 +196,6 @@ https://openfontlicense.org
 {OFL_1_1.read_text(encoding="utf-8")}"""
 
 
-def _prune(cache_dir: Path, keep: int = 4) -> None:
-    """Keep the few most recently used subsets: a changed character set leaves an old one."""
-    entries = sorted(cache_dir.glob("*.woff2"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in entries[keep:]:
-        stale.unlink(missing_ok=True)
-        stale.with_suffix(".json").unlink(missing_ok=True)
-
-
 def embed_cjk_font(html_dir: Path, cache_dir: Path,
                    log: Callable[[str], None] = print) -> dict:
     """Subset the CJK font to the characters of the built book at `html_dir` and put it, with
@@ -232,7 +224,8 @@ def embed_cjk_font(html_dir: Path, cache_dir: Path,
                       "source_font_sha256": file_digest(source),
                       **{f"source_{k}": v for k, v in _font_names(source).items()}})
         write_json_atomic(cached_stats, stats)
-        _prune(Path(cache_dir))
+        for stale in keep_newest(Path(cache_dir), "*.woff2"):  # and each one's numbers
+            stale.with_suffix(".json").unlink(missing_ok=True)
     fonts.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(cached_font, fonts / SUBSET_FILE)
     (fonts / LICENCE_FILE).write_text(licence_text(stats), encoding="utf-8")

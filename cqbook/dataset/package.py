@@ -25,11 +25,9 @@ from pathlib import Path
 import pandas as pd
 
 from cqbook.dataset import units
-from cqbook.dataset.descriptor import (  # noqa: F401 (re-exported: the package's names)
-    MAX_FILE_BYTES,
+from cqbook.dataset.descriptor import (
     PAGE_RESOURCE,
     DataError,
-    datapackage_hash,
     fail,
     read_resources,
     resource_file,

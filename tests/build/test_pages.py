@@ -192,3 +192,19 @@ def test_the_data_pages_are_kept_by_their_inputs_and_made_again_when_one_changes
     for entry in kept.glob("*.json"):
         entry.write_text('{"sources": "half', encoding="utf-8")
     assert pages.data_pages(data, cache_dir=kept) == changed and len(made) == 3
+
+
+def test_a_cache_folder_keeps_its_most_recently_used_entries(tmp_path):
+    import os
+
+    from cqbook.build.cache import keep_newest
+
+    for age in range(6):  # entry-0 is the newest
+        entry = tmp_path / f"entry-{age}.json"
+        entry.write_text("{}", encoding="utf-8")
+        os.utime(entry, (1_000_000 - age, 1_000_000 - age))
+    (tmp_path / "other.txt").write_text("kept", encoding="utf-8")
+    deleted = keep_newest(tmp_path, "*.json")
+    assert sorted(p.name for p in deleted) == ["entry-4.json", "entry-5.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "entry-0.json", "entry-1.json", "entry-2.json", "entry-3.json", "other.txt"]

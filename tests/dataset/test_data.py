@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from cqbook.dataset import package, units
+from cqbook.dataset import descriptor, package, units
 from cqbook.dataset.package import DataError
 from cqbook.paths import DATA_DIR, DATAPACKAGE, RAW_PAGE
 
@@ -322,14 +322,14 @@ def test_csv_files_are_utf8_lf_and_sorted_by_their_key():
 def test_datapackage_hash_is_stable_and_follows_the_data(tmp_path):
     import shutil
 
-    assert package.datapackage_hash() == package.datapackage_hash()
+    assert descriptor.datapackage_hash() == descriptor.datapackage_hash()
     copy = tmp_path / "data"
     shutil.copytree(DATA_DIR, copy)
-    assert package.datapackage_hash(copy) == package.datapackage_hash()
+    assert descriptor.datapackage_hash(copy) == descriptor.datapackage_hash()
     path = copy / "glossary.csv"
     path.write_text(path.read_text(encoding="utf-8").replace("Russia", "Russian Federation"),
                     encoding="utf-8")
-    assert package.datapackage_hash(copy) != package.datapackage_hash()
+    assert descriptor.datapackage_hash(copy) != descriptor.datapackage_hash()
 
 
 def test_the_digest_is_taken_without_importing_pandas():
@@ -342,7 +342,7 @@ def test_the_digest_is_taken_without_importing_pandas():
             "print(datapackage_hash(), 'pandas' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
-    assert result.stdout.split() == [package.datapackage_hash(), "False"]
+    assert result.stdout.split() == [descriptor.datapackage_hash(), "False"]
 
 
 def test_loading_imports_no_plotting_execution_or_frictionless():

@@ -9,7 +9,7 @@ import time
 import pytest
 from data_edits import drop_column, edit_cell
 
-from cqbook.dataset import package
+from cqbook.dataset import descriptor, package
 from cqbook.dataset.package import DataError
 from cqbook.paths import DATA_DIR
 
@@ -186,5 +186,5 @@ def test_a_field_over_the_limit_is_refused(data_copy):
 
 def test_a_file_over_the_limit_is_refused_before_it_is_read(data_copy):
     with open(data_copy / "glossary.csv", "a", encoding="utf-8") as handle:
-        handle.write("x" * (package.MAX_FILE_BYTES + 1))
+        handle.write("x" * (descriptor.MAX_FILE_BYTES + 1))
     assert "glossary.csv: " in (message := load_error(data_copy)) and "limit" in message

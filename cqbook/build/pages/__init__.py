@@ -89,9 +89,7 @@ def data_pages(data_dir: Path = DATA_DIR, lang: str = SOURCE_LANGUAGE,
         pass
     made = data_pages(data_dir, lang)
     cache.write_json_atomic(entry, made)
-    for stale in sorted(Path(cache_dir).glob("*.json"), key=lambda p: p.stat().st_mtime,
-                        reverse=True)[4:]:  # an edition or two, and the data just before
-        stale.unlink(missing_ok=True)
+    cache.keep_newest(Path(cache_dir), "*.json")  # both editions, and the data just before
     return made
 
 
