@@ -8,13 +8,13 @@ build), ties broken by where a word first appears.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cqbook.analysis import jieba_dictionary
 from cqbook.paths import DATA_DIR
 
 if TYPE_CHECKING:  # Sphinx's search imports this module: pandas would cost each build a second
@@ -100,35 +100,17 @@ def read_user_dictionary(path: Path = USER_DICTIONARY) -> list[str]:
     return terms
 
 
-# jieba's own dictionary as loaded once in this process: unmarshalling it takes about a second,
-# and the book's Sphinx processes load it before their stage is ready (sphinx_incremental).
-_jieba_dictionary: tuple[dict[str, int], int] | None = None
-
-
 def load_jieba_dictionary() -> tuple[dict[str, int], int]:
-    """jieba's word frequencies and their total, loaded on the first call."""
-    global _jieba_dictionary
-    if _jieba_dictionary is None:
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)
-        loaded = jieba.Tokenizer()
-        loaded.initialize()
-        _jieba_dictionary = (loaded.FREQ, loaded.total)
-    return _jieba_dictionary
+    """jieba's whole dictionary, loaded once per process (cqbook.analysis.jieba_dictionary)."""
+    return jieba_dictionary.whole_dictionary()
 
 
 def segmenter(use_policy_dictionary: bool = True, extra_terms=(),
               dictionary: Path = USER_DICTIONARY):
-    """A private jieba tokenizer, with the policy dictionary and any extra terms added."""
-    import jieba
-
-    frequencies, total = load_jieba_dictionary()
-    tokenizer = jieba.Tokenizer()
-    # What `initialize()` would set, from a copy (add_word changes it): jieba has no way to
-    # share a loaded dictionary, so this sets jieba 0.42.1's attributes (pinned in the lock).
-    tokenizer.FREQ, tokenizer.total = dict(frequencies), total
-    tokenizer.initialized = True
+    """A private jieba tokenizer, with the policy dictionary and any extra terms added. It
+    starts from the book's words where they are kept (`jieba_dictionary`), and cuts every
+    text as one on jieba's whole dictionary does."""
+    tokenizer = jieba_dictionary.tokenizer()
     terms = (read_user_dictionary(dictionary) if use_policy_dictionary else []) + list(extra_terms)
     for term in terms:
         tokenizer.add_word(term)

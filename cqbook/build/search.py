@@ -101,6 +101,16 @@ class BookSearch(SearchChinese):
         return chinese + whole + latin + number_terms(input)
 
 
+def keep_book_words(app, exception) -> None:
+    """Once the book is built: the characters its pages brought that the kept book's words
+    lacked widen them, so the next build's segmenters start small again."""
+    if exception is None and getattr(app.builder, "search", False):
+        from cqbook.analysis import jieba_dictionary
+
+        jieba_dictionary.save_book_words()
+
+
 def setup(app):
     app.add_search_language(BookSearch)
+    app.connect("build-finished", keep_book_words)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

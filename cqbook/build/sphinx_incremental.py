@@ -180,14 +180,15 @@ IMPORTED_LATE = ("myst_nb.sphinx_ext", "myst_nb.ext.glue.domain", "sphinx.builde
 
 
 def preload() -> None:
-    """Import what a build of the book imports before it reads a page, and load jieba."""
+    """Import what a build of the book imports before it reads a page, and load jieba's
+    dictionary (the book's words, where they are kept)."""
     import importlib
 
     import yaml
     from jupyter_book.sphinx import build_sphinx  # noqa: F401  (Sphinx and docutils)
     from sphinx.application import builtin_extensions  # what every Sphinx() sets up first
 
-    from cqbook.analysis import segmentation
+    from cqbook.analysis import jieba_dictionary
     from cqbook.paths import REPO_ROOT
 
     sphinx = yaml.safe_load((REPO_ROOT / "_config.yml").read_text(encoding="utf-8"))["sphinx"]
@@ -196,7 +197,8 @@ def preload() -> None:
         importlib.import_module(name)
     _compile_theme_selectors()
     _find_notebook_renderers()
-    segmentation.load_jieba_dictionary()
+    jieba_dictionary.tokenizer_class()
+    jieba_dictionary.starting_dictionary()
 
 
 def _find_notebook_renderers() -> None:
@@ -283,6 +285,13 @@ def _report(line: str) -> None:
         os.write(1, f"{line}\n".encode())
 
 
+def _say_dictionary() -> None:
+    with contextlib.suppress(Exception):  # a failed preload is told by the build itself
+        from cqbook.analysis import jieba_dictionary
+
+        print(jieba_dictionary.described(), flush=True)
+
+
 def _build_in_fork(order: bytes, loaded: float, parent: int) -> int:
     """One edition, in a fork of the waiting process: never back into its loop."""
     try:
@@ -294,6 +303,7 @@ def _build_in_fork(order: bytes, loaded: float, parent: int) -> int:
         os.dup2(output, 2)
         os.close(0)
         print(f"{PRELOADED_LINE} {loaded:.1f} s", flush=True)
+        _say_dictionary()
         code = main(arguments)
     except BaseException:  # noqa: BLE001 - told in the log, as a crash of Sphinx
         import traceback

@@ -140,3 +140,28 @@ def test_compiled_templates_are_kept_with_the_doctrees_and_an_edited_one_is_comp
     assert compiled  # the page's template and the theme's it extends
     page = build_with("SECOND-MARK")
     assert "SECOND-MARK" in page and "FIRST-MARK" not in page
+
+
+def full_sphinx_build(repo) -> tuple[str, bytes]:
+    """The book built again by Sphinx from scratch (no environment, no published record; the
+    notebooks from the cache): the jieba line of Sphinx's log and the search index."""
+    shutil.rmtree(repo.joinpath(*WORKSPACE))
+    (repo / "_build" / "published.json").unlink()
+    assert pages_read(build(repo).stdout)[0] == "from scratch"
+    log = repo.joinpath(*WORKSPACE, "sphinx.log").read_text(encoding="utf-8")
+    said = [line for line in log.splitlines() if line.startswith("jieba: ")]
+    return " ".join(said), (repo / "_build" / "html" / "searchindex.js").read_bytes()
+
+
+def test_the_book_words_kept_by_a_build_index_the_book_as_the_whole_dictionary(fixture_repo):
+    kept = fixture_repo / "_build" / "cache" / "jieba"
+    assert len(list(kept.glob("*.marshal"))) == 1  # kept by the fixture book's first build
+    said, from_kept = full_sphinx_build(fixture_repo)
+    assert said.startswith("jieba: the book's words"), said
+    shutil.rmtree(kept)
+    said, from_whole = full_sphinx_build(fixture_repo)
+    assert said.startswith("jieba: the whole dictionary"), said
+    assert from_kept == from_whole
+    terms = json.loads(from_whole.decode().removeprefix("Search.setIndex(")[:-1])["terms"]
+    assert {"乘积", "制造业", "汽车产业"} <= set(terms)  # Chinese words of the fixture's pages
+    assert len(list(kept.glob("*.marshal"))) == 1  # kept again, for the next build

@@ -208,3 +208,17 @@ def test_a_cache_folder_keeps_its_most_recently_used_entries(tmp_path):
     assert sorted(p.name for p in deleted) == ["entry-4.json", "entry-5.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "entry-0.json", "entry-1.json", "entry-2.json", "entry-3.json", "other.txt"]
+
+
+def test_installed_versions_are_importlibs_read_from_the_headers_only():
+    import importlib.metadata
+
+    from cqbook.build.pages import build_info
+
+    expected = {}
+    for distribution in importlib.metadata.distributions():
+        expected.setdefault(build_info._normalized(distribution.metadata["Name"]),
+                            distribution.version)
+    assert build_info.installed_versions() == expected
+    assert len(expected) > 100
+    assert expected["jupyter-book"] == importlib.metadata.version("jupyter-book")

@@ -56,12 +56,13 @@ def test_the_start_up_preloads_what_it_names_then_freezes_it():
     # sphinx-external-toc 1.1 (pinned) disables Sphinx's toctree collector by scanning
     # gc.get_objects(): the one each build's Sphinx makes, after the start-up, must be seen.
     check = ("import gc, sys\n"
-             "from cqbook.analysis import segmentation\n"
+             "from cqbook.analysis import jieba_dictionary as jd\n"
              "from cqbook.build import sphinx_incremental as s\n"
              "s.start_up()\n"
              "missing = [m for m in s.IMPORTED_LATE if m not in sys.modules]\n"
              "assert not missing, missing\n"
-             "assert segmentation._jieba_dictionary is not None\n"
+             "assert 'jieba' in sys.modules and jd._book_words_read\n"
+             "assert (jd._book_words or jd._whole) is not None\n"
              "from sphinx.application import builtin_extensions\n"
              "assert all(m in sys.modules for m in builtin_extensions)\n"
              "from soupsieve.css_parser import _cached_css_compile\n"

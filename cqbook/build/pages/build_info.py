@@ -35,32 +35,45 @@ def commit_description(repo: Path = REPO_ROOT) -> str:
     return f"{head} + uncommitted changes" if dirty else head
 
 
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_versions() -> dict[str, str]:
+    """Version of every installed distribution, by normalised name; where two are installed
+    under one name, the one first on the path, as `importlib.metadata.version` finds it.
+    Read from each METADATA file's headers: importlib's email parser would read the long
+    description too, most of the file (0.3 s of a build for the 170 packages installed)."""
+    found: dict[str, str] = {}
+    for distribution in importlib.metadata.distributions():
+        text = distribution.read_text("METADATA") or distribution.read_text("PKG-INFO") or ""
+        headers = text.replace("\r\n", "\n").split("\n\n", 1)[0]
+        name = re.search(r"^Name:[ \t]*(\S+)", headers, flags=re.MULTILINE)
+        version = re.search(r"^Version:[ \t]*(\S+)", headers, flags=re.MULTILINE)
+        if name and version:
+            found.setdefault(_normalized(name.group(1)), version.group(1))
+    return found
+
+
 def package_versions(requirements: Path = REPO_ROOT / "requirements.txt") -> dict[str, str]:
     """Installed version of every package pinned in requirements.txt (sorted by name), and
     a last row for the lock beside it: its digest, and every installed package whose version
     is not the locked one."""
+    installed = installed_versions()
     versions = {}
     for line in requirements.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
         name = re.split(r"[=<>!~\[; ]", line, maxsplit=1)[0]
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
+        versions[name] = installed.get(_normalized(name), "not installed")
     versions = dict(sorted(versions.items(), key=lambda item: item[0].lower()))
     lock = requirements.with_suffix(".lock")
     if lock.exists():
         import hashlib
 
-        def _normalized(name: str) -> str:
-            return re.sub(r"[-_.]+", "-", name).lower()
-
         text = lock.read_text(encoding="utf-8")
         locked = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", text, flags=re.MULTILINE)
-        installed = {_normalized(d.metadata["Name"]): d.version
-                     for d in importlib.metadata.distributions()}
         moved = [f"{name} {installed[_normalized(name)]} (locked {version})"
                  for name, version in locked
                  if installed.get(_normalized(name), version) != version]
@@ -69,7 +82,6 @@ def package_versions(requirements: Path = REPO_ROOT / "requirements.txt") -> dic
                                + (f"not as locked: {', '.join(moved)}" if moved
                                   else "installed as locked"))
     return versions
-
 
 
 def fill_webfont_stats(html_dir: Path, stats: dict, lang: str = SOURCE_LANGUAGE) -> None:
