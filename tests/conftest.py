@@ -85,6 +85,19 @@ def real_book_repo(tmp_path_factory) -> Path:
 _as_built: dict[Path, dict[str, tuple]] = {}
 
 
+@pytest.fixture(scope="session")
+def printed_book(real_book_repo, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """A copy of the real book's repository with both editions printed (`cqbook pdf`), once
+    per session: printing publishes the book again, linked to its PDFs, so the session's real
+    book stays unprinted. The PDF tests of both editions read it; those that print or build
+    again leave it as printed (that is what they check)."""
+    repo = tmp_path_factory.mktemp("pdf") / "repo"
+    shutil.copytree(real_book_repo, repo, symlinks=True)
+    result = cqbook(repo, "pdf", timeout=1200)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return repo, result
+
+
 @pytest.fixture(autouse=True)
 def _real_book_stays_as_built(request):
     yield

@@ -5,11 +5,9 @@ PDF. The Chinese PDF reads back in Chinese with the book's font embedded."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 
 import pytest
-from conftest import cqbook
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -18,12 +16,9 @@ CHINESE_PDF = "one-page-of-chongqing-daily-read-as-data-zh.pdf"
 
 
 @pytest.fixture(scope="module")
-def printed(real_book_repo, tmp_path_factory):
-    repo = tmp_path_factory.mktemp("zh-pdf") / "repo"
-    shutil.copytree(real_book_repo, repo, symlinks=True)
-    result = cqbook(repo, "pdf", timeout=1200)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return repo, result
+def printed(printed_book):
+    """The session's printed copy of the real book (conftest.printed_book), both editions."""
+    return printed_book
 
 
 def test_both_editions_are_printed_and_link_their_own_pdf(printed):

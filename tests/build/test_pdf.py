@@ -42,12 +42,9 @@ def squeezed(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def pdf_repo(real_book_repo, tmp_path_factory) -> Path:
-    """A copy of the real book's repository: printing publishes the book again, linked to
-    its PDF, and the session's real book is shared by other tests."""
-    repo = tmp_path_factory.mktemp("pdf") / "repo"
-    shutil.copytree(real_book_repo, repo, symlinks=True)
-    return repo
+def pdf_repo(printed_book) -> Path:
+    """The session's printed copy of the real book (conftest.printed_book)."""
+    return printed_book[0]
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +53,9 @@ def book_html(pdf_repo, printed) -> Path:
 
 
 @pytest.fixture(scope="module")
-def printed(pdf_repo):
-    result = cqbook(pdf_repo, "pdf", timeout=900)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result, pdf_repo / "_build" / "pdf" / PDF_NAME
+def printed(printed_book):
+    repo, result = printed_book
+    return result, repo / "_build" / "pdf" / PDF_NAME
 
 
 @pytest.fixture(scope="module")
