@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     output = completed.stdout + completed.stderr
     result = result_of(output, seconds, completed.returncode, commit,
-                       os.environ.get("TEST_WORKERS", "2"))
+                       os.environ.get("TEST_WORKERS") or makefile_workers())
     print(f"make test: {seconds / 60:.1f} min, exit {completed.returncode}: "
           f"{result['summary']} (target ≤ {TARGET_SECONDS // 60} min)")
     if completed.returncode != 0:
@@ -77,8 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if completed.returncode == 0 else 1
 
 
+def makefile_workers() -> str:
+    """The number of test workers `make test` uses unless told (the Makefile's default)."""
+    found = re.search(r"^TEST_WORKERS \?= (\d+)$", (REPO / "Makefile").read_text(encoding="utf-8"),
+                      flags=re.MULTILINE)
+    return found.group(1) if found else "?"
+
+
 def result_of(output: str, seconds: float, returncode: int, commit: str,
-              workers: str = "2") -> dict:
+              workers: str = "3") -> dict:
     summary = _SUMMARY.findall(output)
     return {"seconds": round(seconds, 1), "returncode": returncode,
             "summary": summary[-1] if summary else "no pytest summary line",

@@ -133,7 +133,7 @@ def changed_paths(before: dict[str, tuple], after: dict[str, tuple]) -> list[str
                   if before.get(path) != after.get(path))
 
 
-# Under pytest-xdist (`make test`: `-n 2 --dist loadgroup`) tests that share an expensive
+# Under pytest-xdist (`make test`: `-n 3 --dist loadgroup`) tests that share an expensive
 # set-up run on one worker: every test of the real book (built once), each module with
 # module-scoped fixtures (a chapter's runs; nbval's one kernel per notebook). The rest, mostly
 # one fixture-book build each, is spread test by test. pytest 9 ignores the node ids that
