@@ -62,13 +62,11 @@ def whole_dictionary() -> Dictionary:
 def book_words_file(folder: Path | None = None) -> Path:
     """Where the book's words of the installed jieba dictionary are kept: named by jieba's
     version and its dictionary file's size and time, so a reinstalled jieba is a new file."""
-    import importlib.util
-
-    dictionary = Path(importlib.util.find_spec("jieba").origin).with_name("dict.txt")
-    info = dictionary.stat()
     import jieba
 
-    return (folder or BOOK_WORDS_DIR) / f"{jieba.__version__}-{info.st_size}-{info.st_mtime_ns}.marshal"
+    info = Path(jieba.__file__).with_name("dict.txt").stat()
+    name = f"{jieba.__version__}-{info.st_size}-{info.st_mtime_ns}.marshal"
+    return (folder or BOOK_WORDS_DIR) / name
 
 
 def _read(path: Path) -> tuple[dict[str, int], int, frozenset[str]] | None:
