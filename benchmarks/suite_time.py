@@ -85,12 +85,13 @@ def makefile_workers() -> str:
 
 
 def result_of(output: str, seconds: float, returncode: int, commit: str,
-              workers: str = "3") -> dict:
+              workers: str | None = None) -> dict:
     summary = _SUMMARY.findall(output)
     return {"seconds": round(seconds, 1), "returncode": returncode,
             "summary": summary[-1] if summary else "no pytest summary line",
             "slowest": [f"{s}s {when} {test}" for s, when, test in _SLOWEST.findall(output)],
-            "commit": commit, "workers": workers, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "commit": commit, "workers": workers or makefile_workers(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "target_seconds": TARGET_SECONDS,
             "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                         "platform": platform.platform(),

@@ -41,6 +41,7 @@ Dictionary = tuple[dict[str, int], int]
 _whole: Dictionary | None = None
 _book_words: tuple[dict[str, int], int, frozenset[str]] | None = None
 _book_words_read = False
+_book_words_path: Path | None = None
 # Every character this process's tokenizers were given (cut or added): what a wider set of
 # the book's words would need.
 seen_characters: set[str] = set()
@@ -85,9 +86,10 @@ def _read(path: Path) -> tuple[dict[str, int], int, frozenset[str]] | None:
 def book_words(folder: Path | None = None) -> tuple[dict[str, int], int, frozenset[str]] | None:
     """The kept book's words, their total (the whole dictionary's) and their characters; read
     once per process; None when none are kept."""
-    global _book_words, _book_words_read
+    global _book_words, _book_words_read, _book_words_path
     if not _book_words_read:
-        _book_words, _book_words_read = _read(book_words_file(folder)), True
+        _book_words_path = book_words_file(folder)
+        _book_words, _book_words_read = _read(_book_words_path), True
     return _book_words
 
 
@@ -114,8 +116,11 @@ def save_book_words(folder: Path | None = None) -> int | None:
     given, when that adds any; the number of characters kept then, else None. A cache: a
     folder that cannot be written is left as it is."""
     path = book_words_file(folder)
+    if path == _book_words_path and _book_words is not None \
+            and seen_characters <= _book_words[2]:
+        return None  # what this process started from holds every character it was given
     folder = path.parent
-    current = _read(path)
+    current = _read(path)  # again: the other edition's build may have widened it since
     kept = current[2] if current else frozenset()
     characters = kept | seen_characters
     if current is not None and characters == kept:

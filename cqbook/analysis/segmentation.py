@@ -100,11 +100,6 @@ def read_user_dictionary(path: Path = USER_DICTIONARY) -> list[str]:
     return terms
 
 
-def load_jieba_dictionary() -> tuple[dict[str, int], int]:
-    """jieba's whole dictionary, loaded once per process (cqbook.analysis.jieba_dictionary)."""
-    return jieba_dictionary.whole_dictionary()
-
-
 def segmenter(use_policy_dictionary: bool = True, extra_terms=(),
               dictionary: Path = USER_DICTIONARY):
     """A private jieba tokenizer, with the policy dictionary and any extra terms added. It

@@ -21,6 +21,8 @@ def kept_for_the_page(tmp_path, monkeypatch):
     kept = jieba_dictionary._read(jieba_dictionary.book_words_file(tmp_path))
     monkeypatch.setattr(jieba_dictionary, "_book_words", kept)
     monkeypatch.setattr(jieba_dictionary, "_book_words_read", True)
+    monkeypatch.setattr(jieba_dictionary, "_book_words_path",
+                        jieba_dictionary.book_words_file(tmp_path))
     return kept
 
 
@@ -78,7 +80,12 @@ def test_an_extra_term_outside_the_book_words_is_added_as_on_the_whole_dictionar
 def test_saving_widens_the_kept_characters_only_when_a_text_brought_new_ones(
         kept_for_the_page, tmp_path):
     before = kept_for_the_page[2]
-    assert jieba_dictionary.save_book_words(tmp_path) is None  # nothing new was given
+    kept_file = jieba_dictionary.book_words_file(tmp_path)
+    kept_file.rename(tmp_path / "aside")
+    # nothing new was given: neither read again nor written (it holds what this process read)
+    assert jieba_dictionary.save_book_words(tmp_path) is None
+    assert not kept_file.exists()
+    (tmp_path / "aside").rename(kept_file)
     segmentation.segmenter().lcut(OUTSIDE)
     assert jieba_dictionary.save_book_words(tmp_path) == len(before | set(OUTSIDE))
     words, _, characters = jieba_dictionary._read(jieba_dictionary.book_words_file(tmp_path))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cqbook.analysis import segmentation
+from cqbook.analysis import jieba_dictionary, segmentation
 from cqbook.analysis.segmentation import SegmentationError
 from cqbook.dataset import package
 
@@ -53,7 +53,7 @@ def test_each_segmenter_is_private_though_the_dictionary_is_loaded_once():
     second = segmentation.segmenter(use_policy_dictionary=False)
     assert "论英雄改革" in first.lcut("亩均论英雄改革", HMM=False)
     assert "论英雄改革" not in second.lcut("亩均论英雄改革", HMM=False)
-    assert "论英雄改革" not in segmentation.load_jieba_dictionary()[0]
+    assert "论英雄改革" not in jieba_dictionary.whole_dictionary()[0]
     assert second.FREQ is not first.FREQ
 
 
