@@ -12,9 +12,9 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+import command_zygote
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,11 +41,12 @@ def copy_repository(destination: Path, fixture_book: bool = True) -> Path:
 
 
 def cqbook(repo: Path, *arguments: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run the real command line in `repo` (its own copy of the package comes first)."""
+    """Run the real command line in `repo` (its own copy of the package comes first), forked
+    from this test process's zygote where it can stand in for a new interpreter
+    (tests/command_zygote.py)."""
     environment = {**os.environ, "PYTHONPATH": str(repo)}
-    return subprocess.run([sys.executable, "-m", "cqbook", *arguments], cwd=repo,
-                          capture_output=True, text=True, timeout=timeout, env=environment,
-                          check=False)
+    return command_zygote.run(["cqbook", *arguments], cwd=repo, env=environment,
+                              timeout=timeout)
 
 
 def executed_notebooks(output: str) -> set[str]:
