@@ -3,18 +3,21 @@ run wrote (headline values, glued texts, charts), and checking that bad paramete
 before any kernel starts.
 
 `reruns.run` writes into any folder, inside the repository or not, so the tests run into
-pytest's temporary folders (`tmp_path_factory`), never into runs/.
+pytest's temporary folders (`tmp_path_factory`), never into runs/; a run with the same
+values is made once per test session and shared (`shared_run`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
-import tempfile
 from pathlib import Path
 
 import nbformat
 import pytest
+from filelock import FileLock
 
 from cqbook.analysis.links import source_href
 from cqbook.build import reruns
@@ -27,20 +30,43 @@ from cqbook.paths import NOTEBOOKS_DIR
 
 
 def run_variants(notebook: str, variants: dict[str, dict[str, str]],
-                 root: Path) -> dict[str, Path]:
-    """Execute `notebook` once per variant (a name and its parameter values) into `root`;
-    the output folder of each run by variant name."""
-    return {key: reruns.run(notebook, values, output_root=root)
+                 tmp_path_factory) -> dict[str, Path]:
+    """The run folder of `notebook` with each variant's parameter values, by variant name
+    (`shared_run`)."""
+    return {key: shared_run(notebook, values, tmp_path_factory)
             for key, values in variants.items()}
 
 
+def shared_run(notebook: str, values: dict[str, str], tmp_path_factory) -> Path:
+    """The folder of `notebook` run once with `values` in this test session, whichever test
+    or worker asks first: a chapter's default run is read by its own tests and by those of
+    every chapter (the charts' vector test), so it is executed once, not once per module.
+    The others wait for it (a lock) rather than run it again. The folder is read only."""
+    key = hashlib.sha256(json.dumps([notebook, values], sort_keys=True).encode()).hexdigest()
+    place = _session_folder(tmp_path_factory) / "chapter-runs" / f"{notebook}-{key[:16]}"
+    place.mkdir(parents=True, exist_ok=True)
+    with FileLock(place / "lock"):
+        made = place / "folder.txt"  # written last: a run that failed is run again
+        if not made.exists():
+            made.write_text(str(reruns.run(notebook, values, output_root=place / "runs")),
+                            encoding="utf-8")
+        return Path(made.read_text(encoding="utf-8"))
+
+
+def _session_folder(tmp_path_factory) -> Path:
+    """This test session's temporary folder, shared by its xdist workers (each has a base
+    folder of its own in it), never by another session."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 def runs_fixture(notebook: str, variants: dict[str, dict[str, str]]):
-    """A module-scoped fixture `runs`: the run folders of `run_variants`, in a temporary
-    folder of pytest. In a test module: `runs = runs_fixture("banan", {"default": {}})`."""
+    """A module-scoped fixture `runs`: the run folders of `run_variants`. In a test module:
+    `runs = runs_fixture("banan", {"default": {}})`."""
 
     @pytest.fixture(scope="module")
     def runs(tmp_path_factory) -> dict[str, Path]:
-        return run_variants(notebook, variants, tmp_path_factory.mktemp(notebook))
+        return run_variants(notebook, variants, tmp_path_factory)
 
     return runs
 
@@ -54,16 +80,6 @@ def headlines_fixture(variant: str):
         return headlines(runs[variant])
 
     return run
-
-
-def run_headlines(notebook: str, values: dict[str, str],
-                  root: Path | None = None) -> dict[str, dict]:
-    """Execute `notebook` with `values` into `root` (a throwaway folder when None); its
-    headline values by name."""
-    if root is not None:
-        return headlines(reruns.run(notebook, values, output_root=root))
-    with tempfile.TemporaryDirectory(prefix=f"test-{notebook}-") as folder:
-        return headlines(reruns.run(notebook, values, output_root=Path(folder)))
 
 
 # ---------------------------------------------------------------- reading a run's folder

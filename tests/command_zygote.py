@@ -35,6 +35,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 # Imported by the build process of every `cqbook build` that runs a notebook, before its
@@ -64,10 +65,20 @@ def run(arguments: list[str], cwd: Path, env: dict[str, str],
     capture_output=True, text=True, timeout=...)`, forked from the zygote where it can be."""
     command = [sys.executable, "-m", *arguments]
     zygote = _zygote() if not os.environ.get(FRESH_VARIABLE) else None
-    if zygote is None or not zygote.stands_in_for(env):
+    differences = zygote.differences(env) if zygote is not None else []
+    if zygote is None or differences:
+        if differences:  # said in pytest's warnings summary, which xdist's workers reach
+            warnings.warn(NewInterpreter(f"a new interpreter runs `python -m "
+                                         f"{' '.join(arguments)}`: its environment differs "
+                                         f"from the zygote's in {', '.join(differences)}"),
+                          stacklevel=2)
         return subprocess.run(command, cwd=cwd, capture_output=True, text=True,
                               timeout=timeout, env=env, check=False)
     return zygote.run(command, Path(cwd), env, timeout)
+
+
+class NewInterpreter(UserWarning):
+    """A command the zygote could have forked ran in a new interpreter: slower, not wrong."""
 
 
 _started: list[Zygote | None] = []
@@ -104,11 +115,20 @@ class Zygote:
         return self.process.poll() is None
 
     def stands_in_for(self, env: dict[str, str]) -> bool:
+        return not self.differences(env)
+
+    def differences(self, env: dict[str, str]) -> list[str]:
+        """The variables in which `env` differs from the zygote's, as the command would see
+        them (the defaults are the command's too: an in-process build sets them in the test
+        process itself)."""
         def relevant(environment):
-            return {name: value for name, value in environment.items()
+            seen = {**DEFAULT_ENVIRONMENT, **environment}
+            return {name: value for name, value in seen.items()
                     if name not in IGNORED and not name.startswith(IGNORED_PREFIXES)}
 
-        return relevant(env) == relevant(self.environment)
+        ours, theirs = relevant(self.environment), relevant(env)
+        return sorted(name for name in ours.keys() | theirs.keys()
+                      if ours.get(name) != theirs.get(name))
 
     def run(self, command: list[str], cwd: Path, env: dict[str, str],
             timeout: float) -> subprocess.CompletedProcess:

@@ -3,6 +3,8 @@ in for a remote one. The runs must give the same table as the local executor."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from conftest import cqbook
 
@@ -13,9 +15,17 @@ distributed = pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
 def scheduler_address():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
-        yield cluster.scheduler_address
+    # distributed sets its workers' variables (OMP_NUM_THREADS, MALLOC_TRIM_THRESHOLD_, ...)
+    # in this process's own environment and leaves them: every later command of this test
+    # process would inherit them (and run in a new interpreter, tests/command_zygote.py).
+    before = dict(os.environ)
+    try:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster:
+            yield cluster.scheduler_address
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
 
 
 def _table(repo):

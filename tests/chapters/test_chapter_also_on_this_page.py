@@ -1,20 +1,16 @@
 """The "Also on this page" chapter: 2021 values and the implied population follow the growth
 rates and the assumed price change as the chapter says; bad values never start a kernel."""
 
+import chapter_runs as chapter
 import pytest
-from chapter_runs import assert_refused_before_kernel, run_headlines
+from chapter_runs import assert_refused_before_kernel
 
 CHANGED = {"gdp_growth_pct": "10", "price_change_pct": "2", "growth_rounding_pct": "0"}
 
 
-@pytest.fixture(scope="module")
-def default_run():
-    return run_headlines("also_on_this_page", {})
-
-
-@pytest.fixture(scope="module")
-def changed_run():
-    return run_headlines("also_on_this_page", CHANGED)
+runs = chapter.runs_fixture("also_on_this_page", {"default": {}, "changed": CHANGED})
+default_run = chapter.headlines_fixture("default")
+changed_run = chapter.headlines_fixture("changed")
 
 
 def value(run, name):
@@ -37,9 +33,8 @@ def test_people_in_wan_are_also_given_in_people(default_run):
 
 
 def test_the_dimensions_are_counted_not_all_named():
-    import chapter_runs
 
-    prose = chapter_runs.prose("also_on_this_page")
+    prose = chapter.prose("also_on_this_page")
     assert "7 dimensions are named" not in prose
     assert "7 dimensions are counted but only two are named" in prose
 

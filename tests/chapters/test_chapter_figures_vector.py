@@ -23,9 +23,7 @@ def rasters(svg: str) -> int:
 
 @pytest.fixture(scope="module")
 def executed_charts(tmp_path_factory) -> dict[str, list[str]]:
-    root = tmp_path_factory.mktemp("vector")
-    folders = {name: chapter.run_variants(name, {"default": {}}, root / name)["default"]
-               for name in CHAPTERS}
+    folders = {name: chapter.shared_run(name, {}, tmp_path_factory) for name in CHAPTERS}
     return {name: chapter.chart_outputs(folder) for name, folder in folders.items()}
 
 
