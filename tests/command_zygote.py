@@ -98,6 +98,7 @@ class Zygote:
     """The waiting interpreter of this test process, and how it is asked for a command."""
 
     def __init__(self) -> None:
+        self.pending = b""  # what the zygote said past its last line read
         self.environment = {name: value for name, value in SESSION_ENVIRONMENT.items()
                             if name != "PYTHONPATH"}
         started_with = {**self.environment, **FIXED_ENVIRONMENT}
@@ -150,11 +151,19 @@ class Zygote:
             return subprocess.CompletedProcess(command, int(ended[2]), _text(out), _text(err))
 
     def _reply(self, timeout: float) -> list[str]:
-        """The zygote's next line, split; [] if none came within `timeout` seconds."""
-        stream = self.process.stdout
-        if not select.select([stream], [], [], timeout)[0]:
-            return []
-        return stream.readline().decode().split()
+        """The zygote's next line, split; [] if none came within `timeout` seconds or the
+        zygote is gone. Read from the pipe itself, never through a buffered file: a command
+        that ends at once sends `started` and `ended` together, and a buffered readline
+        would take both, leaving select() to wait for a line already read."""
+        while b"\n" not in self.pending:
+            if not select.select([self.process.stdout], [], [], timeout)[0]:
+                return []
+            chunk = os.read(self.process.stdout.fileno(), 4096)
+            if not chunk:
+                return []
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        return line.decode().split()
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

@@ -115,6 +115,22 @@ def test_a_command_past_its_timeout_is_killed_and_said(probe_folder):
                               timeout=60).returncode == 0
 
 
+def test_two_lines_the_zygote_sent_together_are_read_one_after_the_other():
+    # A command that ends at once: `started` and `ended` reach the pipe in one write. A
+    # buffered readline took both, and the next select() waited for the command's timeout
+    # (a suite stalled on test_faults_book that way).
+    listener = command_zygote.Zygote.__new__(command_zygote.Zygote)
+    listener.pending = b""
+    listener.process = subprocess.Popen(  # the pipe stays open, as the zygote's does
+        ["sh", "-c", "printf 'started 7\\nended 7 2\\n'; exec sleep 30"], stdout=subprocess.PIPE)
+    try:
+        assert listener._reply(timeout=5) == ["started", "7"]
+        assert listener._reply(timeout=2) == ["ended", "7", "2"]
+    finally:
+        listener.process.kill()
+        listener.process.wait()
+
+
 def test_the_zygote_imports_only_what_a_build_process_imports_itself(tmp_path):
     """Every preloaded module is one the build process of a `cqbook build` that runs a
     notebook imports anyway; none of them is the book's own."""
