@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
-from filelock import FileLock
+from session_shared import made_once
 
 from cqbook.analysis.links import source_href
 from cqbook.build import reruns
@@ -39,25 +38,12 @@ def run_variants(notebook: str, variants: dict[str, dict[str, str]],
 
 def shared_run(notebook: str, values: dict[str, str], tmp_path_factory) -> Path:
     """The folder of `notebook` run once with `values` in this test session, whichever test
-    or worker asks first: a chapter's default run is read by its own tests and by those of
-    every chapter (the charts' vector test), so it is executed once, not once per module.
-    The others wait for it (a lock) rather than run it again. The folder is read only."""
+    or worker asks first (`session_shared.made_once`): a chapter's default run is read by its
+    own tests and by those of every chapter (the charts' vector test), so it is executed
+    once, not once per module. The folder is read only."""
     key = hashlib.sha256(json.dumps([notebook, values], sort_keys=True).encode()).hexdigest()
-    place = _session_folder(tmp_path_factory) / "chapter-runs" / f"{notebook}-{key[:16]}"
-    place.mkdir(parents=True, exist_ok=True)
-    with FileLock(place / "lock"):
-        made = place / "folder.txt"  # written last: a run that failed is run again
-        if not made.exists():
-            made.write_text(str(reruns.run(notebook, values, output_root=place / "runs")),
-                            encoding="utf-8")
-        return Path(made.read_text(encoding="utf-8"))
-
-
-def _session_folder(tmp_path_factory) -> Path:
-    """This test session's temporary folder, shared by its xdist workers (each has a base
-    folder of its own in it), never by another session."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return made_once(tmp_path_factory, f"chapter-runs/{notebook}-{key[:16]}",
+                     lambda folder: reruns.run(notebook, values, output_root=folder / "runs"))
 
 
 def runs_fixture(notebook: str, variants: dict[str, dict[str, str]]):

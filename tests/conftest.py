@@ -16,6 +16,7 @@ from pathlib import Path
 
 import command_zygote
 import pytest
+from session_shared import made_once
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -72,14 +73,19 @@ def fixture_repo(built_fixture_repo, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def real_book_repo(tmp_path_factory) -> Path:
-    """A repository copy with the real book built once per test session, shared read-only by
-    every test that reads the real book (the real-book, PDF and browser tests). A test that
+    """A repository copy with the real book built once per test session, by whichever xdist
+    worker asks first (`session_shared.made_once`), and shared read-only by every test that
+    reads the real book (the real-book, PDF and browser tests) on every worker. A test that
     changes anything in it fails, naming what changed (`_real_book_stays_as_built`): copy it
     first (`shutil.copytree(real_book_repo, tmp_path / "repo", symlinks=True)`)."""
-    repo = copy_repository(tmp_path_factory.mktemp("real") / "repo", fixture_book=False)
-    result = cqbook(repo, "build", timeout=1800)
-    assert result.returncode == 0, result.stdout + result.stderr
-    _as_built[repo] = tree_state(repo)
+    def build(folder: Path) -> Path:
+        repo = copy_repository(folder / "repo", fixture_book=False)
+        result = cqbook(repo, "build", timeout=1800)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return repo
+
+    repo = made_once(tmp_path_factory, "real-book", build)
+    _as_built.setdefault(repo, tree_state(repo))
     return repo
 
 
@@ -90,8 +96,9 @@ _as_built: dict[Path, dict[str, tuple]] = {}
 def printed_book(real_book_repo, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     """A copy of the real book's repository with both editions printed (`cqbook pdf`), once
     per session: printing publishes the book again, linked to its PDFs, so the session's real
-    book stays unprinted. The PDF tests of both editions read it; those that print or build
-    again leave it as printed (that is what they check)."""
+    book stays unprinted. The PDF tests of both editions read it, on one worker
+    (`SHARED_BY_MODULES`); those that print or build again leave it as printed (that is what
+    they check)."""
     repo = tmp_path_factory.mktemp("pdf") / "repo"
     shutil.copytree(real_book_repo, repo, symlinks=True)
     result = cqbook(repo, "pdf", timeout=1200)
@@ -135,9 +142,12 @@ def changed_paths(before: dict[str, tuple], after: dict[str, tuple]) -> list[str
 
 
 # Under pytest-xdist (`make test`: `-n 3 --dist loadgroup`) tests that share an expensive
-# set-up run on one worker: every test of the real book (built once), each module with
-# module-scoped fixtures (a chapter's runs; nbval's one kernel per notebook). The rest, mostly
-# one fixture-book build each, is spread test by test. pytest 9 ignores the node ids that
+# set-up run on one worker: each module with module-scoped fixtures (a browser module's
+# visits of the book; nbval's one kernel per notebook), and the modules named in
+# SHARED_BY_MODULES. The rest, mostly one fixture-book build each, is spread test by test.
+# What every worker reads (the real book, a chapter's run) is made once by whichever worker
+# asks first (tests/session_shared.py), so the real book's tests are spread too: on one
+# worker they were the suite's longest path. pytest 9 ignores the node ids that
 # xdist 3.8's own `xdist_group` rewrites, so the groups go from the workers (which collect)
 # to the controller's scheduler (which does not) through a file.
 GROUPS_FOLDER = "CQBOOK_TEST_GROUPS"
@@ -182,7 +192,10 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 # Modules that share a set-up through a cache of their own rather than a fixture.
-SHARED_BY_MODULES = {"test_review.py": "reviewed-repo", "test_review_browser.py": "reviewed-repo"}
+# The PDF modules read one printed copy of the real book, which two of their tests print or
+# build again.
+SHARED_BY_MODULES = {"test_review.py": "reviewed-repo", "test_review_browser.py": "reviewed-repo",
+                     "test_pdf.py": "printed-book", "test_edition_zh_pdf.py": "printed-book"}
 
 
 def _shared_setup(item) -> str | None:
@@ -191,8 +204,6 @@ def _shared_setup(item) -> str | None:
     info = getattr(item, "_fixtureinfo", None)
     if info is None:  # nbval's cells: one kernel runs a notebook's cells in order
         return f"module:{item.path}"
-    if "real_book_repo" in item.fixturenames:
-        return "real-book"
     scopes = {definition.scope for definitions in info.name2fixturedefs.values()
               for definition in definitions}
     return f"module:{item.path}" if scopes & {"module", "class", "package"} else None

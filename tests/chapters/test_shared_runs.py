@@ -4,6 +4,8 @@ that failed is run again by the next test that asks."""
 
 from __future__ import annotations
 
+import os
+
 import chapter_runs as chapter
 import pytest
 
@@ -26,7 +28,7 @@ def executions(monkeypatch, tmp_path):
 
     class Factory:  # a session folder of this test's own, so no other test's runs are found
         def getbasetemp(self):
-            return tmp_path / "popen-gw0" if chapter.os.environ.get(
+            return tmp_path / "popen-gw0" if os.environ.get(
                 "PYTEST_XDIST_WORKER") else tmp_path
 
     return made, failures, Factory()
