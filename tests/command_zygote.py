@@ -191,6 +191,9 @@ def serve() -> None:
     import gc
     import importlib
 
+    # As cqbook/__init__.py does first in every process of the book: jsonschema (through
+    # nbformat) without rfc3987_syntax, whose Lark grammar a real command never compiles.
+    sys.modules.setdefault("rfc3987_syntax", None)
     for name in PRELOADED:  # none imports what only a kernel may (the tests check)
         importlib.import_module(name)
     sys.path.pop(0)  # this file's folder; each command gets its own first entry

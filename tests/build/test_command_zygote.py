@@ -13,7 +13,7 @@ import textwrap
 
 import command_zygote
 import pytest
-from conftest import copy_repository
+from conftest import REPO, copy_repository
 
 from cqbook.build import engine
 
@@ -89,6 +89,20 @@ def test_a_forked_command_fails_as_a_new_interpreter_fails(probe_folder):
     for completed in (forked, fresh):
         assert completed.stderr.rstrip().endswith("ValueError: the probe failed")
         assert "Traceback" in completed.stderr
+
+
+def test_a_forked_command_has_the_packages_jsonschema_without_the_iri_grammar(probe_folder):
+    # cqbook/__init__.py keeps rfc3987_syntax out of jsonschema; a zygote that imported
+    # nbformat without it handed every command the grammar a real command never compiles.
+    (probe_folder / "iri.py").write_text(
+        "import json, sys, cqbook, jsonschema\n"
+        "print(json.dumps([sys.modules.get('rfc3987_syntax', 0) is None, 'lark' in sys.modules]))\n",
+        encoding="utf-8")
+    env = _environment(probe_folder, PYTHONPATH=os.pathsep.join([str(probe_folder), str(REPO)]))
+    forked = command_zygote.run(["iri"], probe_folder, env, timeout=60)
+    fresh = subprocess.run([sys.executable, "-m", "iri"], cwd=probe_folder, env=env,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert forked.stdout == fresh.stdout == "[true, false]\n", forked.stderr + fresh.stderr
 
 
 def test_where_the_environment_differs_a_new_interpreter_runs_the_command(probe_folder):
