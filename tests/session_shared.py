@@ -1,15 +1,14 @@
-"""What a test session makes once and every xdist worker reads: a chapter's run, the real
-book built, the real book printed. The first worker to ask makes it; the others wait for it
-(a file lock) rather than make it again, so tests that only read it need not share a worker.
-"""
+"""What a test session makes once and every xdist worker reads: the real book built, a
+chapter's run. The first worker to ask makes it; the others wait for it (a `flock`, as the
+build's own lock) rather than make it again, so tests that only read it need not share a
+worker."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Callable
 from pathlib import Path
-
-from filelock import FileLock
 
 
 def made_once(tmp_path_factory, name: str, make: Callable[[Path], Path]) -> Path:
@@ -18,7 +17,8 @@ def made_once(tmp_path_factory, name: str, make: Callable[[Path], Path]) -> Path
     A `make` that failed (raised) is tried again by the next caller."""
     folder = session_folder(tmp_path_factory) / name
     folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(folder / "lock"):
+    with open(folder / "lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
         made = folder / "made.txt"  # written last
         if not made.exists():
             made.write_text(str(make(folder)), encoding="utf-8")
