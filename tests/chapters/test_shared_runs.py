@@ -5,6 +5,10 @@ that failed is run again by the next test that asks."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import chapter_runs as chapter
 import pytest
@@ -52,3 +56,32 @@ def test_a_failed_run_is_run_again(executions):
         chapter.shared_run("banan", {"a": "1"}, factory)
     folder = chapter.shared_run("banan", {"a": "1"}, factory)
     assert made == [("banan", {"a": "1"})] and folder.is_dir()
+
+
+def test_two_workers_asking_at_once_make_it_once_and_both_read_it(tmp_path):
+    # Two processes, as two xdist workers: the second waits on the lock, then reads.
+    script = textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        sys.path.insert(0, {str(Path(chapter.__file__).parent)!r})
+        from session_shared import made_once
+
+        class Factory:
+            def getbasetemp(self):
+                return Path({str(tmp_path)!r}) / sys.argv[1]
+
+        def make(folder):
+            with open({str(tmp_path / "made")!r}, "a") as made:
+                made.write(sys.argv[1] + "\\n")
+            time.sleep(1)
+            return folder / "thing"
+
+        print(made_once(Factory(), "thing", make))
+    """)
+    workers = [subprocess.Popen([sys.executable, "-c", script, worker], text=True,
+                                stdout=subprocess.PIPE,
+                                env={**os.environ, "PYTEST_XDIST_WORKER": worker})
+               for worker in ("gw0", "gw1")]
+    printed = {worker.communicate(timeout=60)[0].strip() for worker in workers}
+    assert printed == {str(tmp_path / "thing" / "thing")}
+    assert len((tmp_path / "made").read_text().splitlines()) == 1
