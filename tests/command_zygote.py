@@ -115,9 +115,6 @@ class Zygote:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def stands_in_for(self, env: dict[str, str]) -> bool:
-        return not self.differences(env)
-
     def differences(self, env: dict[str, str]) -> list[str]:
         """The variables in which `env` differs from the zygote's, as the command would see
         them (the defaults are the command's too: an in-process build sets them in the test

@@ -112,10 +112,11 @@ def test_where_the_environment_differs_a_new_interpreter_runs_the_command(probe_
         completed = command_zygote.run(["probe"], probe_folder, env, timeout=60)
     assert completed.returncode == 0 and _state(completed)["parent_is_the_test"]
     env = _environment(probe_folder, CQBOOK_ENGINE="kernel")  # read by the book when it runs
-    assert command_zygote._zygote().stands_in_for(env)
+    assert command_zygote._zygote().differences(env) == []
     # A default the command gets anyway, set in the test process by an in-process build.
-    assert command_zygote._zygote().stands_in_for({**env, "OPENBLAS_NUM_THREADS": "1"})
-    assert not command_zygote._zygote().stands_in_for({**env, "OPENBLAS_NUM_THREADS": "2"})
+    assert command_zygote._zygote().differences({**env, "OPENBLAS_NUM_THREADS": "1"}) == []
+    assert command_zygote._zygote().differences({**env, "OPENBLAS_NUM_THREADS": "2"}) == \
+        ["OPENBLAS_NUM_THREADS"]
 
 
 def test_a_command_past_its_timeout_is_killed_and_said(probe_folder):

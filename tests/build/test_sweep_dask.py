@@ -16,16 +16,16 @@ distributed = pytest.importorskip("distributed")
 @pytest.fixture(scope="module")
 def scheduler_address():
     # distributed sets its workers' variables (OMP_NUM_THREADS, MALLOC_TRIM_THRESHOLD_, ...)
-    # in this process's own environment and leaves them: every later command of this test
-    # process would inherit them (and run in a new interpreter, tests/command_zygote.py).
+    # in this process's own environment and leaves them. Its workers have started with them
+    # by the time the cluster is made, so they are taken back at once: the commands this
+    # module runs are clients of the cluster, forked from the zygote as every other command
+    # (with them, each ran in a new interpreter, tests/command_zygote.py).
     before = dict(os.environ)
-    try:
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster:
-            yield cluster.scheduler_address
-    finally:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
         os.environ.clear()
         os.environ.update(before)
+        yield cluster.scheduler_address
 
 
 def _table(repo):

@@ -1,6 +1,7 @@
 """A chapter run with the same values is executed once per test session and shared
 (chapter_runs.shared_run); other values, or another notebook, are runs of their own; a run
-that failed is run again by the next test that asks."""
+that failed is run again by the next test that asks. Under it, session_shared.made_once makes
+a thing once for all the session's workers, which wait for it."""
 
 from __future__ import annotations
 
