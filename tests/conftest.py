@@ -56,11 +56,16 @@ def executed_notebooks(output: str) -> set[str]:
 
 @pytest.fixture(scope="session")
 def built_fixture_repo(tmp_path_factory) -> Path:
-    """A repository copy with the fixture book built once."""
-    repo = copy_repository(tmp_path_factory.mktemp("built") / "repo")
-    result = cqbook(repo, "build")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return repo
+    """A repository copy with the fixture book built once per test session, by whichever
+    xdist worker asks first (`session_shared.made_once`), read by every worker: copy it
+    (`fixture_repo`) to change it."""
+    def build(folder: Path) -> Path:
+        repo = copy_repository(folder / "repo")
+        result = cqbook(repo, "build")
+        assert result.returncode == 0, result.stdout + result.stderr
+        return repo
+
+    return made_once(tmp_path_factory, "fixture-book", build)
 
 
 @pytest.fixture
