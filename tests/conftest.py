@@ -196,11 +196,15 @@ def pytest_xdist_make_scheduler(config, log):
     return SharedSetupScheduling(config, log)
 
 
-# Modules that share a set-up through a cache of their own rather than a fixture.
+# Modules that share a set-up through a cache of their own or a session fixture.
 # The PDF modules read one printed copy of the real book, which two of their tests print or
-# build again.
+# build again; the browser modules that read the book as shown read one visit of each page
+# (`reader_visits`).
 SHARED_BY_MODULES = {"test_review.py": "reviewed-repo", "test_review_browser.py": "reviewed-repo",
-                     "test_pdf.py": "printed-book", "test_edition_zh_pdf.py": "printed-book"}
+                     "test_pdf.py": "printed-book", "test_edition_zh_pdf.py": "printed-book",
+                     "test_book_browser.py": "reader-visits",
+                     "test_edition_zh_browser.py": "reader-visits",
+                     "test_accessibility_browser.py": "reader-visits"}
 
 
 def _shared_setup(item) -> str | None:
@@ -235,6 +239,19 @@ def change_vehicles_shipped(repo: Path, old: str = "12702", new: str = "13702") 
                  *(repo / "data" / "raw").glob("*.yml")]:
         text = path.read_text(encoding="utf-8")
         path.write_text(text.replace(old, new).replace(old_hash, new_hash), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def reader_visits(browser, real_book_repo) -> dict[str, dict]:
+    """Every page of the real book opened once, in light mode, and what the browser modules
+    that read it check (tests/page_visits.py). Those modules share it on one xdist worker
+    (SHARED_BY_MODULES)."""
+    from browsing import serve
+    from page_visits import visit_every_page
+
+    html_dir = (real_book_repo / "_build" / "html").resolve()
+    with serve(html_dir) as origin:
+        return visit_every_page(browser, origin, html_dir)
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,10 @@ switcher stores the choice in localStorage; the page then carries `data-theme`):
   reach WCAG AA contrast (4.5:1), measured here from the computed colours;
 - Chinese text is marked `lang="zh…"`, every table has header cells, and the Tab key reaches
   every link of the page's content.
-A page costs about a second to open, so each is opened once per mode, all in one tab
-(`browsing.go_to`), and every check of that mode reads the same visit (`light_visits`,
-`dark_visits`).
+A page costs about half a second to open, so each is opened once per mode, all in one tab
+(`browsing.go_to`): light mode, the mode the book opens in, is the visit the book's other
+browser modules read too (conftest's `reader_visits`, tests/page_visits.py); dark mode is
+this module's own (`dark_visits`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 import test_book_browser
 from axe_playwright_python.sync_playwright import Axe
 from browsing import go_to
-from test_book_browser import book_pages
+from page_visits import AXE_OPTIONS, COLOUR_RULES, book_pages
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -55,39 +56,6 @@ CONTRAST_JS = """(selector) => {
     });
 }"""
 
-CJK_WITHOUT_LANG_JS = r"""() => {
-  const cjk = /[\u3400-\u9fff\uf900-\ufaff]/u, found = [];
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-  while (walker.nextNode()) {
-    const text = walker.currentNode, el = text.parentElement;
-    if (!cjk.test(text.textContent) || ["SCRIPT", "STYLE", "TITLE"].includes(el.tagName)
-        || !el.checkVisibility()) continue;
-    if (!(el.closest("[lang]")?.getAttribute("lang") || "").startsWith("zh"))
-      found.push(`${el.tagName}: ${text.textContent.trim().slice(0, 40)}`);
-  }
-  return found;
-}"""
-
-TABLES_WITHOUT_HEADERS_JS = """() => [...document.querySelectorAll("main table")]
-  .filter(t => !t.querySelector("th")).map(t => t.outerHTML.slice(0, 80))"""
-
-# Links a reader sees; a heading's permalink is `visibility: hidden` until hovered, so neither
-# seen nor reachable, as the theme intends.
-CONTENT_LINKS_JS = """() => [...document.querySelectorAll("main a[href]")]
-  .filter(a => a.checkVisibility({visibilityProperty: true}) && a.getClientRects().length)
-  .map(a => a.getAttribute("href"))"""
-
-
-# Every href that keyboard focus lands on inside the page's content, as it happens.
-RECORD_FOCUS_JS = """() => {
-  window.cqReached = new Set();
-  document.addEventListener("focusin", (event) => {
-    const href = event.target.closest("main") ? event.target.getAttribute("href") : null;
-    if (href !== null) window.cqReached.add(href);
-  });
-}"""
-
-
 def _context(browser, mode: str):
     """A browser context whose pages open in `mode`, as the theme's switcher leaves them, and
     that fetches nothing from another host."""
@@ -113,57 +81,30 @@ def open_page(tab, url: str, mode: str) -> None:
     assert theme == mode, f"{url}: the page is in {theme!r} mode, not {mode}"
 
 
-# The colour mode changes colours only: the rules that judge colour run in both modes, every
-# other rule (structure, names, roles, which read the same markup) once, in light mode. The
-# colour rules are most of axe's time (dark mode alone still took 145 s of light's 140 s).
-COLOUR_RULES = {"color-contrast", "link-in-text-block"}
-AXE_OPTIONS = {"light": {"resultTypes": ["violations"]},
-               "dark": {"resultTypes": ["violations"],
-                        "runOnly": {"type": "rule", "values": sorted(COLOUR_RULES)}}}
-
-
-def tab_walk(page) -> dict[str, list[str]]:
-    """The content links a reader sees, and those the Tab key never reached from the top."""
-    links = set(page.evaluate(CONTENT_LINKS_JS))
-    page.evaluate(RECORD_FOCUS_JS)
-    reached, presses, budget = set(), 0, len(links) * 2 + 150  # sidebars' links first
-    while presses < budget and not links <= reached:
-        for _ in range(min(20, budget - presses)):  # one round trip per 20 presses
-            page.keyboard.press("Tab")
-            presses += 1
-        reached = set(page.evaluate("() => [...window.cqReached]"))
-    return {"links": sorted(links), "links Tab never reached": sorted(links - reached)}
-
-
-def _visit_every_page(browser, origin: str, book_html, mode: str) -> dict:
-    """Each page opened once in `mode`: axe's report, and in light mode what does not depend
-    on the mode, measured after axe so that axe sees the page as loaded (the Tab walk moves
-    the focus, whose outline axe would judge too). A page costs about a second to open, so
-    every light-mode check shares one opening, and every page opens in the same tab."""
-    context, axe, visits = _context(browser, mode), Axe(), {}
+def _visit_every_page_in_dark_mode(browser, origin: str, book_html) -> dict:
+    """Each page opened once in dark mode, all in one tab, and axe's colour rules run on it."""
+    context, axe, visits = _context(browser, "dark"), Axe(), {}
     try:
         tab = context.new_page()
         for name in book_pages(book_html) + ["search.html"]:
-            open_page(tab, f"{origin}/{name}", mode)
-            visits[name] = {"axe": axe.run(tab, options=AXE_OPTIONS[mode]).response}
-            if mode == "light":
-                visits[name].update({
-                    "chinese without lang": tab.evaluate(CJK_WITHOUT_LANG_JS),
-                    "tables without headers": tab.evaluate(TABLES_WITHOUT_HEADERS_JS),
-                    **tab_walk(tab)})
+            open_page(tab, f"{origin}/{name}", "dark")
+            visits[name] = {"theme": "dark",
+                            "axe": axe.run(tab, options=AXE_OPTIONS["dark"]).response}
     finally:
         context.close()
     return visits
 
 
 @pytest.fixture(scope="module")
-def light_visits(browser, origin, book_html):
-    return _visit_every_page(browser, origin, book_html, "light")
+def light_visits(reader_visits):
+    """Light mode, the mode the book opens in: the shared visit (conftest's
+    `reader_visits`), which ran every axe rule and walked each page with the Tab key."""
+    return reader_visits
 
 
 @pytest.fixture(scope="module")
 def dark_visits(browser, origin, book_html):
-    return _visit_every_page(browser, origin, book_html, "dark")
+    return _visit_every_page_in_dark_mode(browser, origin, book_html)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -171,6 +112,7 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(mode, request, b
     visits, found = request.getfixturevalue(f"{mode}_visits"), {}
     assert len(visits) == len(book_pages(book_html)) + 1
     for name, visit in visits.items():
+        assert visit["theme"] == mode, f"{name}: opened in {visit['theme']!r} mode, not {mode}"
         response = visit["axe"]
         ran = {rule["id"] for kind in ("violations", "passes", "incomplete", "inapplicable")
                for rule in response[kind]}

@@ -21,30 +21,15 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
+import page_visits
 import pytest
-from browsing import GLUE_ROLE, block_other_hosts, go_to, serve, watch
+from browsing import GLUE_ROLE, go_to, serve
+from page_visits import book_pages
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts" / "book"
-SKIPPED_PAGES = {"genindex.html", "search.html"}
-
-# What a page knows about its images and inline SVGs after it has loaded.
-IMAGES_JS = """() => {
-  const images = [...document.images].map(img => ({
-    src: img.currentSrc || img.src, alt: (img.getAttribute("alt") || "").trim(),
-    loaded: img.complete && img.naturalWidth > 0}));
-  const svgs = [...document.querySelectorAll("svg")]
-    .filter(svg => !svg.parentElement.closest("svg"))
-    .map(svg => ({
-      html: svg.outerHTML.slice(0, 120),
-      hidden: svg.getAttribute("aria-hidden") === "true" || !svg.checkVisibility(),
-      label: (svg.getAttribute("aria-label") || svg.querySelector("title")?.textContent
-              || "").trim(),
-      drawn: svg.getBoundingClientRect().width > 0}));
-  return {images, svgs};
-}"""
+ARTIFACTS = page_visits.ARTIFACTS
 
 
 # --- the built book, served -------------------------------------------------------------------
@@ -61,45 +46,13 @@ def origin(book_html):
         yield address
 
 
-def book_pages(html_dir: Path) -> list[str]:
-    """Every page a reader can open (not the index/search machinery, not redirects)."""
-    pages = []
-    for path in sorted(html_dir.rglob("*.html")):
-        relative = path.relative_to(html_dir).as_posix()
-        if relative.startswith(("_static/", "_sources/", "_images/")) or \
-                relative in SKIPPED_PAGES:
-            continue
-        if 'http-equiv="refresh"' in path.read_text(encoding="utf-8").lower():
-            continue  # index.html: a redirect to the summary, which is opened itself
-        pages.append(relative)
-    return pages
-
-
 @pytest.fixture(scope="module")
-def visits(browser, book_html, origin):
-    """Open every page once; what each page logged, requested and showed."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    results = {}
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    current: dict[str, list[str]] = {}
-
-    block_other_hosts(context, lambda: current["problems"])
-    try:
-        page = context.new_page()
-        watch(page, lambda: current["problems"])
-        for name in book_pages(book_html):
-            current["problems"] = problems = []
-            go_to(page, f"{origin}/{name}")
-            page.wait_for_load_state("networkidle")
-            page.evaluate("document.fonts.ready.then(() => true)")
-            media = page.evaluate(IMAGES_JS)
-            text = page.inner_text("main") if page.locator("main").count() else ""
-            page.screenshot(path=ARTIFACTS / f"{name.replace('/', '-')[:-5]}.png",
-                            full_page=True)
-            results[name] = {"problems": list(problems), "text": text, **media}
-    finally:
-        context.close()
-    return results
+def visits(reader_visits, book_html) -> dict[str, dict]:
+    """Every page, opened once (conftest's `reader_visits`): what it logged, requested and
+    showed."""
+    return {name: {key: reader_visits[name][key] for key in ("problems", "text", "images",
+                                                              "svgs")}
+            for name in book_pages(book_html)}
 
 
 # --- in the browser ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ On every page of both: no console error, no failed or blocked request, every glu
 filled; the header link lands on the same page in the other language and back; the numbers
 of each English page are the numbers of its Chinese counterpart (glued values, tables, charts);
 Chinese text is drawn with the book's own font; search in the Chinese edition finds Chinese
-words. Screenshots go to `test-artifacts/edition-zh/`.
+words. Screenshots of both are in `test-artifacts/book/` (the shared visit's).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from browsing import LOCAL_HOSTS, block_other_hosts, go_to, serve, watch
+from browsing import LOCAL_HOSTS, go_to, serve
 from test_search_browser import found_pages
 from test_webfont_browser import CJK_CLASS, FONT_URL_PATH, PROBE_JS, _assert_drawn_with_book_font
 
@@ -24,23 +24,8 @@ from cqbook.build import editions, webfont
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts" / "edition-zh"
 SKIPPED = {"genindex.html", "search.html"}
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
-
-# What a page shows: glued values, cell outputs (tables), chart files, the header link.
-SHOWN_JS = r"""() => ({
-  pasted: [...document.querySelectorAll("main .pasted-text")].map(e => e.textContent),
-  outputs: [...document.querySelectorAll("main .cell_output")].map(e => {
-    const copy = e.cloneNode(true);  // a chart's caption is prose, translated
-    copy.querySelectorAll("figcaption").forEach(c => c.remove());
-    return copy.textContent.replace(/\s+/g, " ").trim();}),
-  charts: [...document.querySelectorAll("main img")].map(i => new URL(i.src).pathname
-                                                          .split("/").pop()),
-  switch: document.querySelector("a.cq-edition-switch")?.href || null,
-  lang: document.documentElement.lang,
-  text: document.querySelector("main")?.innerText || ""})"""
 
 
 @pytest.fixture(scope="module")
@@ -57,32 +42,18 @@ def english_pages(html_dir: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def visits(browser, book_html):
-    """Each page of both editions opened once: what it logged and showed."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def visits(reader_visits, book_html):
+    """Each page of both editions, as opened once (conftest's `reader_visits`): what it logged
+    and showed."""
     results = {}
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    current: dict[str, list[str]] = {}
-
-    block_other_hosts(context, lambda: current["problems"])
-    with serve(book_html) as origin:
-        try:
-            page = context.new_page()
-            watch(page, lambda: current["problems"])
-            for english in english_pages(book_html):
-                for name in (english, f"zh/{english}"):
-                    current["problems"] = problems = []
-                    go_to(page, f"{origin}/{name}")
-                    page.wait_for_load_state("networkidle")
-                    shown = page.evaluate(SHOWN_JS)
-                    if shown["switch"]:
-                        shown["switch"] = urlsplit(shown["switch"]).path.lstrip("/")
-                    if name.startswith("zh/"):
-                        page.screenshot(path=ARTIFACTS / f"{name.replace('/', '-')[:-5]}.png",
-                                        full_page=True)
-                    results[name] = {"problems": list(problems), **shown}
-        finally:
-            context.close()
+    for english in english_pages(book_html):
+        for name in (english, f"zh/{english}"):
+            if name not in reader_visits:  # a page missing from one edition: told by the test
+                continue
+            shown = dict(reader_visits[name]["shown"])
+            if shown["switch"]:
+                shown["switch"] = urlsplit(shown["switch"]).path.lstrip("/")
+            results[name] = {"problems": reader_visits[name]["problems"], **shown}
     return results
 
 
