@@ -6,10 +6,11 @@ Each page is opened once, in the mode the book opens in (light), from a local se
 every other host blocked, and everything those modules check is read from that opening:
 what went wrong (console errors, failed or blocked requests), images and inline SVGs, the
 text, what the page shows of its glued values, tables and charts, a full-page screenshot
-(`test-artifacts/book/`), axe's report and the keyboard's walk. Opening a page costs about
+(`test-artifacts/book/`), axe's report and the keyboard's walk, and axe's colour rules again
+once the reader has switched the page to dark mode. Opening a page costs about
 half a second of Chromium, and a full-page screenshot as much again: three modules opening
-every page each, and two of them shooting the Chinese pages, was a quarter of the suite's
-browser time.
+every page each (one of them twice, once per mode), and two of them shooting the Chinese
+pages, was a quarter of the suite's browser time.
 """
 
 from __future__ import annotations
@@ -124,10 +125,32 @@ def screenshot_name(name: str) -> str:
     return f"{name.replace('/', '-')[:-5]}.png"
 
 
+def _in_dark_mode(tab, axe) -> dict:
+    """The page switched to dark mode as a reader switches it (the theme's button: light,
+    auto, dark), with the focus and the pointer where a page just opened has them, and axe's
+    colour rules run on it. The choice is then forgotten, so that the next page opens in the
+    book's own mode."""
+    switch = tab.locator("button.theme-switch-button").first
+    for _ in range(3):
+        if tab.evaluate("document.documentElement.dataset.theme") == "dark":
+            break
+        switch.click()
+    tab.evaluate("document.activeElement?.blur()")
+    tab.mouse.move(0, 0)
+    # The theme fades some colours from one mode to the other: axe judges them once settled.
+    tab.evaluate("Promise.race([Promise.all(document.getAnimations().map(a => a.finished)),"
+                 " new Promise(done => setTimeout(done, 2000))]).then(() => true)")
+    result = {"theme": tab.evaluate("document.documentElement.dataset.theme"),
+              "axe": axe.run(tab, options=AXE_OPTIONS["dark"]).response}
+    tab.evaluate("localStorage.removeItem('mode'); localStorage.removeItem('theme')")
+    return result
+
+
 def visit_every_page(browser, origin: str, html_dir: Path) -> dict[str, dict]:
     """Each page of the book (and the search page) opened once, in light mode; for each, what
     the browser modules check. The page is read as loaded first, its screenshot taken, then
-    axe run (so that it judges no focus outline), then the Tab walk, which moves the focus."""
+    axe run (so that it judges no focus outline), then the Tab walk, which moves the focus,
+    then the page is switched to dark mode for axe's colour rules (`dark`)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     current: dict[str, list[str]] = {}
@@ -153,6 +176,7 @@ def visit_every_page(browser, origin: str, html_dir: Path) -> dict[str, dict]:
             visit["chinese without lang"] = tab.evaluate(CJK_WITHOUT_LANG_JS)
             visit["tables without headers"] = tab.evaluate(TABLES_WITHOUT_HEADERS_JS)
             visit.update(tab_walk(tab))
+            visit["dark"] = _in_dark_mode(tab, axe)
             visits[name] = visit
     finally:
         context.close()

@@ -1,17 +1,17 @@
 """The book for readers who use it differently: both colour modes, a screen reader, a keyboard.
 
-Every page of the real book, in Chromium, offline, in light and in dark mode (the theme's
-switcher stores the choice in localStorage; the page then carries `data-theme`):
+Every page of the real book, in Chromium, offline, in light and in dark mode (the page
+carries `data-theme`; the theme's switcher stores the choice in localStorage):
 - axe-core (`axe-playwright-python`, which ships axe's script: nothing is fetched) reports no
   serious or critical violation (the rules that judge colour in both modes, the others once);
 - the highlighted figures of the sources page and the text of the chapters' provenance boxes
   reach WCAG AA contrast (4.5:1), measured here from the computed colours;
 - Chinese text is marked `lang="zh…"`, every table has header cells, and the Tab key reaches
   every link of the page's content.
-A page costs about half a second to open, so each is opened once per mode, all in one tab
-(`browsing.go_to`): light mode, the mode the book opens in, is the visit the book's other
-browser modules read too (conftest's `reader_visits`, tests/page_visits.py); dark mode is
-this module's own (`dark_visits`).
+A page costs about half a second to open, so each is opened once, all in one tab
+(`browsing.go_to`), in the visit the book's other browser modules read too (conftest's
+`reader_visits`, tests/page_visits.py): in light mode, the mode the book opens in, then
+switched to dark mode with the theme's own button.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ import json
 
 import pytest
 import test_book_browser
-from axe_playwright_python.sync_playwright import Axe
 from browsing import go_to
-from page_visits import AXE_OPTIONS, COLOUR_RULES, book_pages
+from page_visits import COLOUR_RULES, book_pages
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -56,6 +55,7 @@ CONTRAST_JS = """(selector) => {
     });
 }"""
 
+
 def _context(browser, mode: str):
     """A browser context whose pages open in `mode`, as the theme's switcher leaves them, and
     that fetches nothing from another host."""
@@ -81,20 +81,6 @@ def open_page(tab, url: str, mode: str) -> None:
     assert theme == mode, f"{url}: the page is in {theme!r} mode, not {mode}"
 
 
-def _visit_every_page_in_dark_mode(browser, origin: str, book_html) -> dict:
-    """Each page opened once in dark mode, all in one tab, and axe's colour rules run on it."""
-    context, axe, visits = _context(browser, "dark"), Axe(), {}
-    try:
-        tab = context.new_page()
-        for name in book_pages(book_html) + ["search.html"]:
-            open_page(tab, f"{origin}/{name}", "dark")
-            visits[name] = {"theme": "dark",
-                            "axe": axe.run(tab, options=AXE_OPTIONS["dark"]).response}
-    finally:
-        context.close()
-    return visits
-
-
 @pytest.fixture(scope="module")
 def light_visits(reader_visits):
     """Light mode, the mode the book opens in: the shared visit (conftest's
@@ -103,8 +89,9 @@ def light_visits(reader_visits):
 
 
 @pytest.fixture(scope="module")
-def dark_visits(browser, origin, book_html):
-    return _visit_every_page_in_dark_mode(browser, origin, book_html)
+def dark_visits(reader_visits):
+    """The same visit, each page switched to dark mode with the theme's button."""
+    return {name: visit["dark"] for name, visit in reader_visits.items()}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -112,7 +99,7 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(mode, request, b
     visits, found = request.getfixturevalue(f"{mode}_visits"), {}
     assert len(visits) == len(book_pages(book_html)) + 1
     for name, visit in visits.items():
-        assert visit["theme"] == mode, f"{name}: opened in {visit['theme']!r} mode, not {mode}"
+        assert visit["theme"] == mode, f"{name}: in {visit['theme']!r} mode, not {mode}"
         response = visit["axe"]
         ran = {rule["id"] for kind in ("violations", "passes", "incomplete", "inapplicable")
                for rule in response[kind]}
