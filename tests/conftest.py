@@ -204,7 +204,8 @@ SHARED_BY_MODULES = {"test_review.py": "reviewed-repo", "test_review_browser.py"
                      "test_pdf.py": "printed-book", "test_edition_zh_pdf.py": "printed-book",
                      "test_book_browser.py": "reader-visits",
                      "test_edition_zh_browser.py": "reader-visits",
-                     "test_accessibility_browser.py": "reader-visits"}
+                     "test_accessibility_browser.py": "reader-visits",
+                     "test_webfont_browser.py": "reader-visits"}
 
 
 def _shared_setup(item) -> str | None:

@@ -1,14 +1,15 @@
 """One reader's visit of every page of the real book, shared by the browser modules that read
-the book as it is shown (`reader_visits` in conftest.py: the book, its Chinese edition and
-its accessibility).
+the book as it is shown (`reader_visits` in conftest.py: the book, its Chinese edition, its
+accessibility and its font).
 
 Each page is opened once, in the mode the book opens in (light), from a local server with
 every other host blocked, and everything those modules check is read from that opening:
 what went wrong (console errors, failed or blocked requests), images and inline SVGs, the
 text, what the page shows of its glued values, tables and charts, a full-page screenshot
-(`test-artifacts/book/`), axe's report and the keyboard's walk, and axe's colour rules again
-once the reader has switched the page to dark mode. Opening a page costs about
-half a second of Chromium, and a full-page screenshot as much again: three modules opening
+(`test-artifacts/book/`), axe's report, the keyboard's walk, the font each element's Chinese
+text was drawn with, and axe's colour rules again once the reader has switched the page to
+dark mode. Opening a page costs about
+half a second of Chromium, and a full-page screenshot as much again: four modules opening
 every page each (one of them twice, once per mode), and two of them shooting the Chinese
 pages, was a quarter of the suite's browser time.
 """
@@ -18,11 +19,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from browsing import block_other_hosts, go_to, watch
+from browsing import (
+    CJK_CLASS,
+    FONT_URL_PATH,
+    PROBE_JS,
+    assert_drawn_with_book_font,
+    block_other_hosts,
+    go_to,
+    watch,
+)
+
+from cqbook.build import webfont
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "book"
+FONT_ARTIFACTS = REPO / "test-artifacts" / "webfont"
 SKIPPED_PAGES = {"genindex.html", "search.html"}
+# Opened too, though no reader's page: the index and search machinery.
+MACHINERY_PAGES = ["genindex.html", "search.html"]
 
 
 def book_pages(html_dir: Path) -> list[str]:
@@ -125,6 +139,28 @@ def screenshot_name(name: str) -> str:
     return f"{name.replace('/', '-')[:-5]}.png"
 
 
+def _book_font(tab, session, name: str, problems: list[str]) -> dict:
+    """The page's CJK text, and whether each element holding it drew it with the book's own
+    font (`browsing.assert_drawn_with_book_font`: what failed, or None); where there is CJK
+    text, a screenshot of the page and one of the element with the most of it
+    (`test-artifacts/webfont/`). The probe marks the elements it counts."""
+    probe = tab.evaluate(PROBE_JS, [CJK_CLASS, webfont.FONT_FAMILY, FONT_URL_PATH])
+    problem = None
+    if probe["text"]:
+        try:
+            assert_drawn_with_book_font(tab, session, name, probe, problems)
+        except AssertionError as failed:
+            problem = str(failed)
+        FONT_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = FONT_ARTIFACTS / f"book-{screenshot_name(name)}"
+        tab.screenshot(path=shot)
+        most = tab.locator("[data-cjk-most]")
+        most.scroll_into_view_if_needed()
+        most.screenshot(path=shot.with_name(shot.stem + "-cjk.png"))
+        tab.evaluate("window.scrollTo(0, 0)")
+    return {**probe, "problem": problem}
+
+
 def _in_dark_mode(tab, axe) -> dict:
     """The page switched to dark mode as a reader switches it (the theme's button: light,
     auto, dark), with the focus and the pointer where a page just opened has them, and axe's
@@ -147,10 +183,11 @@ def _in_dark_mode(tab, axe) -> dict:
 
 
 def visit_every_page(browser, origin: str, html_dir: Path) -> dict[str, dict]:
-    """Each page of the book (and the search page) opened once, in light mode; for each, what
-    the browser modules check. The page is read as loaded first, its screenshot taken, then
-    axe run (so that it judges no focus outline), then the Tab walk, which moves the focus,
-    then the page is switched to dark mode for axe's colour rules (`dark`)."""
+    """Each page of the book (and the index and search pages) opened once, in light mode; for
+    each, what the browser modules check. The page is read as loaded first, its screenshot
+    taken, then axe run (so that it judges no focus outline), then the Tab walk, which moves
+    the focus, then the book's font checked (`font`), and last the page switched to dark mode
+    for axe's colour rules (`dark`)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     current: dict[str, list[str]] = {}
@@ -158,8 +195,9 @@ def visit_every_page(browser, origin: str, html_dir: Path) -> dict[str, dict]:
     axe, visits = Axe(), {}
     try:
         tab = context.new_page()
+        session = context.new_cdp_session(tab)
         watch(tab, lambda: current["problems"])
-        for name in book_pages(html_dir) + ["search.html"]:
+        for name in book_pages(html_dir) + MACHINERY_PAGES:
             current["problems"] = problems = []
             go_to(tab, f"{origin}/{name}")
             tab.wait_for_load_state("networkidle")
@@ -176,6 +214,8 @@ def visit_every_page(browser, origin: str, html_dir: Path) -> dict[str, dict]:
             visit["chinese without lang"] = tab.evaluate(CJK_WITHOUT_LANG_JS)
             visit["tables without headers"] = tab.evaluate(TABLES_WITHOUT_HEADERS_JS)
             visit.update(tab_walk(tab))
+            tab.evaluate("document.activeElement?.blur()")
+            visit["font"] = _book_font(tab, session, name, problems)
             visit["dark"] = _in_dark_mode(tab, axe)
             visits[name] = visit
     finally:

@@ -16,9 +16,8 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from browsing import LOCAL_HOSTS, go_to, serve
+from browsing import serve
 from test_search_browser import found_pages
-from test_webfont_browser import CJK_CLASS, FONT_URL_PATH, PROBE_JS, _assert_drawn_with_book_font
 
 from cqbook.build import editions, webfont
 
@@ -134,34 +133,16 @@ def test_each_chinese_page_shows_the_numbers_of_its_english_counterpart(visits):
     assert any("12,702" in text for text in summary)
 
 
-def test_chinese_text_of_the_chinese_edition_is_drawn_with_the_books_font(browser, book_html):
-    blocked: list[str] = []
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-
-    def offline_only(route):
-        url = urlsplit(route.request.url)
-        if url.hostname in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", offline_only)
+def test_chinese_text_of_the_chinese_edition_is_drawn_with_the_books_font(reader_visits,
+                                                                         book_html):
+    """Checked on every page by the shared visit (tests/browsing.py:
+    assert_drawn_with_book_font); here, that the Chinese pages had Chinese text to check."""
     drawn = []
-    try:
-        with serve(book_html) as origin:
-            page = context.new_page()
-            session = context.new_cdp_session(page)
-            for name in ("zh/book/summary.html", "zh/notebooks/banan.html",
-                         "zh/book/build_info.html", "zh/book/glossary.html"):
-                go_to(page, f"{origin}/{name}")
-                page.evaluate("document.fonts.ready.then(() => true)")
-                probe = page.evaluate(PROBE_JS, [CJK_CLASS, webfont.FONT_FAMILY,
-                                                 FONT_URL_PATH])
-                _assert_drawn_with_book_font(page, session, name, probe, blocked)
-                drawn.append(len(probe["text"]))
-    finally:
-        context.close()
+    for name in ("zh/book/summary.html", "zh/notebooks/banan.html",
+                 "zh/book/build_info.html", "zh/book/glossary.html"):
+        font = reader_visits[name]["font"]
+        assert font["problem"] is None, font["problem"]
+        drawn.append(len(font["text"]))
     assert min(drawn) > 50, drawn
     # One font for both editions, subset to the characters of both.
     from fontTools.ttLib import TTFont

@@ -6,7 +6,8 @@ a local HTTP server; any request to another host is blocked. On each page with C
 `document.fonts.check()` succeeds for that text, the font face was loaded from
 `_static/fonts/` of the book, and Chromium reports that every element holding CJK text was
 drawn with it (no fallback, so no boxes), while Latin-only text never uses it. Screenshots go
-to `test-artifacts/webfont/`.
+to `test-artifacts/webfont/`. The real book's pages are checked in the visit the browser
+modules share (tests/page_visits.py), the fixture book's here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browsing import LOCAL_HOSTS, go_to, serve
+from browsing import (
+    CJK_CLASS,
+    FONT_URL_PATH,
+    LOCAL_HOSTS,
+    PROBE_JS,
+    assert_drawn_with_book_font,
+    go_to,
+    serve,
+)
 
 from cqbook.build import webfont
 
@@ -25,44 +34,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "webfont"
-FONT_URL_PATH = f"/_static/fonts/{webfont.SUBSET_FILE}"
-
-CJK_CLASS = "[" + "".join(
-    f"\\u{{{start:x}}}-\\u{{{end:x}}}" for start, end in webfont.CJK_RANGES) + "]"
-
-# Marks each visible element whose own text holds CJK (or only Latin letters) and returns
-# what the page knows about the book's font.
-PROBE_JS = """([cjkClass, family, fontPath]) => {
-  const cjk = new RegExp(cjkClass, "gu"), anyCjk = new RegExp(cjkClass, "u");
-  const ownText = (el) => [...el.childNodes].filter(n => n.nodeType === Node.TEXT_NODE)
-                                             .map(n => n.textContent).join("");
-  let marked = 0, latin = 0, best = null;
-  const all = new Set(), counts = [];
-  for (const el of document.body.querySelectorAll("*")) {
-    if (["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE"].includes(el.tagName)) continue;
-    if (!el.checkVisibility({visibilityProperty: true})) continue;
-    const text = ownText(el);
-    const found = text.match(cjk) || [];
-    found.forEach(c => all.add(c));
-    if (found.length) {
-      el.setAttribute("data-cjk-probe", found.length); marked++; counts.push(found.length);
-      if (!best || found.length > +best.getAttribute("data-cjk-probe")) best = el;
-    }
-    else if (/[A-Za-z]{3}/.test(text) && !anyCjk.test(el.textContent) && latin < 20) {
-      el.setAttribute("data-latin-probe", ""); latin++;
-    }
-  }
-  if (best) best.setAttribute("data-cjk-most", "");
-  const text = [...all].join("");
-  const faces = [...document.fonts].filter(f => f.family.replace(/"/g, "") === family);
-  const resources = performance.getEntriesByType("resource").map(e => e.name)
-                               .filter(n => new URL(n).pathname === fontPath);
-  return {text, marked, counts,
-          check: text ? document.fonts.check(`16px "${family}"`, text) : null,
-          statuses: faces.map(f => f.status), resources};
-}"""
-
-
 def system_cjk_fonts() -> str:
     """What fontconfig would give Chromium for Chinese; empty on our machines."""
     fc_list = shutil.which("fc-list")
@@ -110,7 +81,7 @@ def check_book(browser, html_dir: Path, label: str) -> dict[str, dict]:
             probe = page.evaluate(PROBE_JS, [CJK_CLASS, webfont.FONT_FAMILY, FONT_URL_PATH])
             results[name] = probe
             if probe["text"]:
-                _assert_drawn_with_book_font(page, session, name, probe, blocked)
+                assert_drawn_with_book_font(page, session, name, probe, blocked)
                 shot = ARTIFACTS / f"{label}-{name.replace('/', '-')}.png"
                 page.screenshot(path=shot)
                 most = page.locator("[data-cjk-most]")  # the element with the most CJK text
@@ -118,45 +89,6 @@ def check_book(browser, html_dir: Path, label: str) -> dict[str, dict]:
                 most.screenshot(path=shot.with_name(shot.stem + "-cjk.png"))
     context.close()
     return results
-
-
-def _assert_drawn_with_book_font(page, session, name, probe, blocked):
-    where = f"{name} (blocked requests: {blocked or 'none'})"
-    assert probe["check"] is True, f"{where}: document.fonts.check failed for {probe['text']}"
-    assert probe["statuses"] == ["loaded"], f"{where}: font face status {probe['statuses']}"
-    assert probe["resources"], f"{where}: the CJK font was not loaded from {FONT_URL_PATH}"
-    assert all(urlsplit(url).hostname == "127.0.0.1" for url in probe["resources"])
-    session.send("DOM.enable")
-    session.send("CSS.enable")
-    root = session.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
-    # One round trip per element (its HTML is asked for only to name it in a failure): the
-    # real book marks about 3,600 elements. The probe's counts and the nodes found here are
-    # both in document order.
-    cjk = session.send("DOM.querySelectorAll", {"nodeId": root,
-                                                "selector": "[data-cjk-probe]"})["nodeIds"]
-    assert len(cjk) == len(probe["counts"]), f"{where}: {len(cjk)} of {len(probe['counts'])}"
-    for node, wanted in zip(cjk, probe["counts"]):
-        drawn, fonts = _drawn_with_book_font(session, node)
-        assert drawn >= wanted, (f"{where}: {_html(session, node)!r} drew {drawn} of its "
-                                 f"{wanted} CJK characters with the book's font; fonts used: "
-                                 f"{fonts}")
-    latin = session.send("DOM.querySelectorAll", {"nodeId": root,
-                                                  "selector": "[data-latin-probe]"})["nodeIds"]
-    for node in latin:
-        drawn, _ = _drawn_with_book_font(session, node)
-        assert drawn == 0, f"{where}: Latin text {_html(session, node)!r} used the CJK font"
-
-
-def _drawn_with_book_font(session, node: int) -> tuple[int, list]:
-    """How many glyphs of the element's text Chromium drew with the book's font, and every
-    font it used."""
-    fonts = session.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
-    return sum(f["glyphCount"] for f in fonts if f["isCustomFont"]
-               and f["familyName"].startswith("Noto Sans CJK SC")), fonts
-
-
-def _html(session, node: int) -> str:
-    return session.send("DOM.getOuterHTML", {"nodeId": node})["outerHTML"][:160]
 
 
 def test_fixture_book_draws_chinese_with_its_own_font_offline(browser, built_fixture_repo):
@@ -167,16 +99,18 @@ def test_fixture_book_draws_chinese_with_its_own_font_offline(browser, built_fix
         assert name in results  # every page was opened (the fixture chapters are Latin-only)
 
 
-def test_real_book_draws_chinese_with_its_own_font_offline(browser, real_book_repo):
+def test_real_book_draws_chinese_with_its_own_font_offline(reader_visits):
     """The real book, built fresh from this checkout: summary, chapters, glossary and sources
-    all carry CJK text drawn with the book's font."""
-    book = (real_book_repo / "_build" / "html").resolve()
-    results = check_book(browser, book, "book")
+    all carry CJK text drawn with the book's font (checked on every page in the shared visit,
+    conftest's `reader_visits`)."""
+    results = {name: visit["font"] for name, visit in reader_visits.items()}
+    problems = {name: font["problem"] for name, font in results.items() if font["problem"]}
+    assert not problems, "\n".join(problems.values())
     with_cjk = {name for name, probe in results.items() if probe["text"]}
     assert "book/summary.html" in with_cjk, "the summary quotes the page in Chinese"
     chapters = {name for name in results if name.startswith("notebooks/")}
     assert chapters & with_cjk, f"no chapter with Chinese text among {sorted(chapters)}"
     for name in ("book/glossary.html", "book/sources.html"):
         assert name in with_cjk, f"{name}: missing, or no Chinese text on it"
-    # Every page with CJK text passed the font checks in check_book; record which had none.
+    # Every page with CJK text passed the font checks above; record which had none.
     print("pages without CJK text:", sorted(set(results) - with_cjk))
