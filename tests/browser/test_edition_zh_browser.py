@@ -17,13 +17,13 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from browsing import serve
+from page_visits import SKIPPED_PAGES
 from test_search_browser import found_pages
 
 from cqbook.build import editions, webfont
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-SKIPPED = {"genindex.html", "search.html"}
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 
@@ -36,7 +36,7 @@ def english_pages(html_dir: Path) -> list[str]:
     return sorted(p.relative_to(html_dir).as_posix() for p in html_dir.rglob("*.html")
                   if p.relative_to(html_dir).parts[0] not in ("zh", "_static", "_sources",
                                                               "_images")
-                  and p.name not in SKIPPED
+                  and p.name not in SKIPPED_PAGES
                   and 'http-equiv="refresh"' not in p.read_text(encoding="utf-8").lower())
 
 
