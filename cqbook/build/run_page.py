@@ -40,6 +40,11 @@ RUN_STYLES = """
 /* cqbook run pages: the values that moved stand out in both modes */
 .cq-changes tr.cq-moved td { font-weight: 600; }
 .cq-changes p, .cq-run p { margin: 0.3em 0; }
+/* pydata-sphinx-theme 0.17 sizes a table to its content, indents each child of a box by
+   1.4rem on both sides, and hides what runs past the box: the last column was cut off at
+   1280 px. Capped at the width the indents leave, the cells wrap instead. */
+.cq-changes table.cq-table, .cq-run table.cq-table { max-width: calc(100% - 2.8rem); }
+.cq-changes td, .cq-run td { overflow-wrap: break-word; }
 """
 _URL_ATTRIBUTE = re.compile(r'(\b(?:href|src)=")([^"]*)(")')
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")

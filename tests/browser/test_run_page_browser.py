@@ -40,6 +40,10 @@ PAGE_JS = """() => ({
       tr => [...tr.cells].map(td => td.innerText.trim())),
   published: document.querySelector("a.cq-published")?.getAttribute("href"),
   sources: [...document.querySelectorAll("a.cq-source")].map(a => a.getAttribute("href")),
+  // How far each box's table runs past the box's right edge, in CSS pixels.
+  overflow: [...document.querySelectorAll(".cq-changes table, .cq-run table")].map(t => [
+      t.closest(".admonition").className,
+      t.getBoundingClientRect().right - t.closest(".admonition").getBoundingClientRect().right]),
 })"""
 
 
@@ -127,3 +131,11 @@ def test_the_what_changed_table_is_published_then_this_run(visit, run):
     assert rows["yongchuan_vehicles_shipped"] == ["12,702 vehicles", "13,702 vehicles",
                                                   "+1,000 (+7.9%)"]
     assert rows["yongchuan_days_in_operation"][2] == "unchanged"
+
+
+def test_the_boxes_tables_stay_inside_their_boxes(visit):
+    """At 1280 px, as a reader's laptop shows it: no column of the what-changed or parameter
+    table cut off at the box's right edge."""
+    assert len(visit["overflow"]) == 2, visit["overflow"]
+    outside = [(box, round(over)) for box, over in visit["overflow"] if over > 0.5]
+    assert not outside, outside
