@@ -159,3 +159,22 @@ def _drawn_with_book_font(session, node: int) -> tuple[int, list]:
 
 def _html(session, node: int) -> str:
     return session.send("DOM.getOuterHTML", {"nodeId": node})["outerHTML"][:160]
+
+
+def font_on_page(page, session, name: str, blocked: list[str], shot: Path) -> tuple[dict, str | None]:
+    """The probe of the page open in `page` (PROBE_JS), and what failed of
+    `assert_drawn_with_book_font` (None: nothing). Where the page has CJK text, a screenshot
+    (`shot`) and one of the element with the most of it (`shot`'s name, `-cjk`)."""
+    probe = page.evaluate(PROBE_JS, [CJK_CLASS, webfont.FONT_FAMILY, FONT_URL_PATH])
+    problem = None
+    if probe["text"]:
+        try:
+            assert_drawn_with_book_font(page, session, name, probe, blocked)
+        except AssertionError as failed:
+            problem = str(failed)
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=shot)
+        most = page.locator("[data-cjk-most]")
+        most.scroll_into_view_if_needed()
+        most.screenshot(path=shot.with_name(shot.stem + "-cjk.png"))
+    return probe, problem

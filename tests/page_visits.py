@@ -18,17 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
-from browsing import (
-    CJK_CLASS,
-    FONT_URL_PATH,
-    PROBE_JS,
-    assert_drawn_with_book_font,
-    block_other_hosts,
-    go_to,
-    watch,
-)
-
-from cqbook.build import webfont
+from browsing import block_other_hosts, font_on_page, go_to, watch
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "book"
@@ -140,24 +130,12 @@ def screenshot_name(name: str) -> str:
 
 def _book_font(tab, session, name: str, problems: list[str]) -> dict:
     """The page's CJK text, and whether each element holding it drew it with the book's own
-    font (`browsing.assert_drawn_with_book_font`: what failed, or None); where there is CJK
-    text, a screenshot of the page and one of the element with the most of it
-    (`test-artifacts/webfont/`). The probe marks the elements it counts."""
-    probe = tab.evaluate(PROBE_JS, [CJK_CLASS, webfont.FONT_FAMILY, FONT_URL_PATH])
-    problem = None
-    if probe["text"]:
-        try:
-            blocked = [problem for problem in problems if problem.startswith("blocked")]
-            assert_drawn_with_book_font(tab, session, name, probe, blocked)
-        except AssertionError as failed:
-            problem = str(failed)
-        FONT_ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shot = FONT_ARTIFACTS / f"book-{screenshot_name(name)}"
-        tab.screenshot(path=shot)
-        most = tab.locator("[data-cjk-most]")
-        most.scroll_into_view_if_needed()
-        most.screenshot(path=shot.with_name(shot.stem + "-cjk.png"))
-        tab.evaluate("window.scrollTo(0, 0)")
+    font (`browsing.font_on_page`: `problem`, what failed, or None), with its screenshots in
+    `test-artifacts/webfont/`. The probe marks the elements it counts."""
+    blocked = [problem for problem in problems if problem.startswith("blocked")]
+    probe, problem = font_on_page(tab, session, name, blocked,
+                                  FONT_ARTIFACTS / f"book-{screenshot_name(name)}")
+    tab.evaluate("window.scrollTo(0, 0)")
     return {**probe, "problem": problem}
 
 

@@ -18,17 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browsing import (
-    CJK_CLASS,
-    FONT_URL_PATH,
-    LOCAL_HOSTS,
-    PROBE_JS,
-    assert_drawn_with_book_font,
-    go_to,
-    serve,
-)
-
-from cqbook.build import webfont
+from browsing import LOCAL_HOSTS, font_on_page, go_to, serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -78,15 +68,9 @@ def check_book(browser, html_dir: Path, label: str) -> dict[str, dict]:
                 continue
             go_to(page, f"{origin}/{name}")
             page.evaluate("document.fonts.ready.then(() => true)")
-            probe = page.evaluate(PROBE_JS, [CJK_CLASS, webfont.FONT_FAMILY, FONT_URL_PATH])
-            results[name] = probe
-            if probe["text"]:
-                assert_drawn_with_book_font(page, session, name, probe, blocked)
-                shot = ARTIFACTS / f"{label}-{name.replace('/', '-')}.png"
-                page.screenshot(path=shot)
-                most = page.locator("[data-cjk-most]")  # the element with the most CJK text
-                most.scroll_into_view_if_needed()
-                most.screenshot(path=shot.with_name(shot.stem + "-cjk.png"))
+            shot = ARTIFACTS / f"{label}-{name.replace('/', '-')}.png"
+            results[name], problem = font_on_page(page, session, name, blocked, shot)
+            assert problem is None, problem
     context.close()
     return results
 
